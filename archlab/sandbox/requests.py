@@ -1,0 +1,42 @@
+"""What the campaign asks of the sandbox: one evaluation, and the limits it runs under."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Limits(BaseModel):
+    """Per-evaluation limits, enforced in the worker and by the executor.
+
+    `memory_mb` is the address space a candidate may add on top of a warm
+    worker's own (torch alone maps about 0.6 GB), so the same number means the
+    same thing whatever the platform. `time_s` counts from the moment the
+    request reaches its worker; past it the worker is killed and replaced.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_s: float = Field(600.0, gt=0)
+    memory_mb: int = Field(4096, ge=64)
+    threads: int = Field(1, ge=1)
+
+
+class EvalRequest(BaseModel):
+    """Train and score one candidate tree.
+
+    `fidelity` is the fraction of the task's full step budget (``0`` means
+    screen only: zero-cost proxies, no training). `proxies` asks for the
+    zero-cost scores as well when training. `recipe_overrides` replace fields of
+    the task's `TrainRecipe` (e.g. ``{"steps": 200}``) for this request.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    exp_id: str
+    arch: dict
+    task: str
+    fidelity: float = Field(1.0, ge=0.0, le=1.0)
+    seed: int = 0
+    recipe_overrides: dict = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+    proxies: bool = False
