@@ -1,0 +1,152 @@
+"""Build report.md and report.html for one campaign folder.
+
+The campaign calls `build_report` after experiments finish, so it must be quick
+and must work on a half-written folder: learning-curve figures of finished
+experiments are cached under report_files/curves/ and only redrawn when their
+record.json is newer; everything else is recomputed from the files each time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from archlab.report import plots, summary
+from archlab.report.loader import CampaignView, ExperimentView, load_campaign
+from archlab.report.render import Image, atomic_write, render, save_image
+from archlab.report.tree import DiffLine, tree_diagram, tree_stats, unified_diff
+
+FILES_DIR = "report_files"
+LEADERBOARD_ROWS = 15
+
+
+class ExperimentSection(BaseModel):
+    """What one experiment's section shows."""
+
+    exp: ExperimentView
+    parent: ExperimentView | None
+    diff: list[DiffLine]
+    diff_of: str  # "model.py" or "arch.json": what the diff compares
+    curve: Image | None
+    tree: str
+
+
+def _spec_rows(view: CampaignView) -> list[tuple[str, str]]:
+    """The spec as (field, value) rows, nested models flattened to `a.b`."""
+    if view.spec is None:
+        return []
+    rows: list[tuple[str, str]] = []
+    for key, value in view.spec.model_dump().items():
+        if isinstance(value, dict):
+            rows.extend((f"{key}.{k}", _plain(v)) for k, v in value.items())
+        else:
+            rows.append((key, _plain(value)))
+    return rows
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "–"
+    return str(value)
+
+
+def _curve_image(view: CampaignView, exp: ExperimentView) -> Image | None:
+    """The experiment's learning curve, redrawn only when its record changed."""
+    cached = view.path / FILES_DIR / "curves" / f"{exp.id}.png"
+    record = view.path / "experiments" / exp.id / "record.json"
+    alt = f"learning curve of {exp.id}"
+    try:
+        if cached.is_file() and cached.stat().st_mtime >= record.stat().st_mtime:
+            return Image(relpath=f"{FILES_DIR}/curves/{exp.id}.png", png=cached.read_bytes(), alt=alt)
+    except OSError:
+        pass
+    return save_image(view.path, f"{FILES_DIR}/curves", f"{exp.id}.png", plots.learning_curve_plot(exp), alt)
+
+
+def _arch_text(exp: ExperimentView) -> str:
+    return json.dumps(exp.arch, indent=1, sort_keys=True) if exp.arch else ""
+
+
+def _section(view: CampaignView, exp: ExperimentView) -> ExperimentSection:
+    parent = view.by_id.get(exp.parent_id) if exp.parent_id else None
+    diff: list[DiffLine] = []
+    diff_of = "model.py"
+    if parent is not None:
+        if exp.code and parent.code:
+            diff = unified_diff(parent.code, exp.code, f"{parent.id}/model.py", f"{exp.id}/model.py")
+        else:
+            diff_of = "arch.json"
+            diff = unified_diff(_arch_text(parent), _arch_text(exp), f"{parent.id}/arch.json", f"{exp.id}/arch.json")
+    return ExperimentSection(exp=exp, parent=parent, diff=diff, diff_of=diff_of,
+                             curve=_curve_image(view, exp), tree=tree_diagram(exp.arch))
+
+
+def report_context(view: CampaignView) -> dict[str, Any]:
+    """Everything the report templates need, computed once for both formats."""
+    spec = view.spec
+    target = spec.target if spec else None
+    max_params = spec.constraints.max_params if spec else None
+    best = summary.best(view.experiments)
+    points = summary.progress(view)
+    color = plots.color_for(view.strategy, 0)
+    line = plots.Series(label=f"best so far ({view.strategy})", color=color, points=points,
+                        experiments=view.experiments, front=summary.pareto_front(view.experiments))
+    has_times = any(p.minutes is not None for p in points)
+    failure_counts = summary.failures_by_kind(view.experiments)
+    folder = view.path
+    images = {
+        "progress_evals": save_image(folder, FILES_DIR, "best_vs_evaluations.png", plots.progress_plot(
+            [line], x="evaluation", target=target, show_evaluations=True,
+            title="Best validation accuracy against evaluations"), "best so far against evaluations")
+        if points else None,
+        "progress_time": save_image(folder, FILES_DIR, "best_vs_time.png", plots.progress_plot(
+            [line], x="minutes", target=target, show_evaluations=True,
+            title="Best validation accuracy against time"), "best so far against time")
+        if has_times else None,
+        "pareto": save_image(folder, FILES_DIR, "pareto.png", plots.pareto_plot(
+            [line], max_params=max_params, target=target, highlight=best,
+            title="Accuracy against size (Pareto front)"), "Pareto front of accuracy against parameters")
+        if best is not None else None,
+        "failures": save_image(folder, FILES_DIR, "failures.png", plots.failures_plot(
+            failure_counts, "Failed evaluations by kind"), "failures by kind"),
+    }
+    return {
+        "view": view,
+        "spec": spec,
+        "spec_rows": _spec_rows(view),
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "counts": summary.status_counts(view),
+        "finished": bool(view.state.get("finished") or view.state.get("done")),
+        "leaderboard": summary.leaderboard(view.experiments, limit=LEADERBOARD_ROWS),
+        "best": best,
+        "best_tree": tree_diagram(best.arch) if best else "",
+        "best_tree_stats": tree_stats(best.arch) if best else (0, 0),
+        "lineage": summary.lineage(view, best.id) if best else [],
+        "front": line.front,
+        "images": images,
+        "failure_counts": failure_counts,
+        "failed": [e for e in view.experiments if not e.result.ok],
+        "first_line": summary.first_line,
+        "usage": sorted(view.usage.items()),
+        "usage_total": view.usage_total,
+        "sections": [_section(view, exp) for exp in view.experiments],
+    }
+
+
+def build_report(campaign_dir: str | Path) -> tuple[Path, Path]:
+    """Write report.md and report.html into the campaign folder; return their paths.
+
+    Raises ReportError (one line) when the folder is missing or not a campaign.
+    """
+    view = load_campaign(campaign_dir)
+    context = report_context(view)
+    markdown_path, html_path = view.path / "report.md", view.path / "report.html"
+    atomic_write(markdown_path, render("report.md", **context))
+    atomic_write(html_path, render("report.html", **context))
+    return markdown_path, html_path
