@@ -1,0 +1,68 @@
+"""The experiment record: everything archlab remembers about one evaluation.
+
+The campaign writes one `record.json` per experiment into its folder (the source
+of truth); the memory only indexes these records, so any index can be rebuilt
+from the folder (see `reindex`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from archlab.knowledge.errors import KnowledgeError, one_line
+from archlab.records import Result, Strategy
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ExperimentRecord(BaseModel):
+    """One experiment: which tree, made how, from whom, and what came out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str  # e0001, ... unique within a campaign (the memory keys on campaign/id)
+    campaign: str
+    generation: int = 0
+    parent_ids: list[str] = Field(default_factory=list)
+    edit: dict | None = None  # the applied archlab.tools Edit as JSON; None for seeds
+    arch: dict  # the archlab.tools Arch as JSON
+    arch_hash: str
+    code_path: str = ""  # the rendered model.py, relative to the campaign folder
+    result: Result
+    analysis: str = ""  # the analyst's reading of the result
+    insights: list[str] = Field(default_factory=list)
+    strategy: Strategy = "agentic"
+    task: str = ""  # e.g. "mnist1d": dedup only reuses results of the same task
+    created_at: datetime = Field(default_factory=_utc_now)
+    finished_at: datetime | None = None
+
+    @field_validator("id", "campaign")
+    @classmethod
+    def _usable_as_key(cls, value: str) -> str:
+        if not value or "/" in value:
+            raise ValueError(f"must be non-empty and contain no '/', got {value!r}")
+        return value
+
+    @property
+    def key(self) -> str:
+        """The memory's key: experiment ids repeat across campaigns (e0001 in each)."""
+        return f"{self.campaign}/{self.id}"
+
+
+def read_record(path: Path) -> ExperimentRecord:
+    """Read one record.json; raise KnowledgeError with one line naming the file."""
+    try:
+        return ExperimentRecord.model_validate_json(Path(path).read_bytes())
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "record"
+        raise KnowledgeError(
+            f"{path}: {where}: {first['msg']} ({error.error_count()} error(s))"
+        ) from None
+    except OSError as error:
+        raise KnowledgeError(f"{path}: cannot read: {one_line(error)}") from None

@@ -1,0 +1,347 @@
+"""The experiment memory: Chroma collections plus the queries agents need.
+
+Four collections per embedder: `experiments` (text of each record),
+`structures` (the structural vector of each tree, independent of text, with the
+Result for dedup), `insights` (distilled lessons) and `principles` (the seed
+library). Rows are keyed `campaign/id`, so campaigns can share one memory.
+Every query returns small dicts ready to put into a prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from chromadb.api.models.Collection import Collection
+
+from archlab.knowledge import views
+from archlab.knowledge.chroma import max_batch, open_http, open_persistent
+from archlab.knowledge.embedders import TextEmbedder, make_embedder
+from archlab.knowledge.errors import KnowledgeError, one_line
+from archlab.knowledge.experiment import ExperimentRecord
+from archlab.knowledge.principles import load_principles
+from archlab.knowledge.structure import size_mask, structural_vector
+from archlab.records import Result
+
+# Failures that depend only on the structure, so a retry would fail the same way.
+DETERMINISTIC_FAILURES = {"invalid", "compile", "constraint"}
+_POOL = 4  # candidates fetched per wanted result when two rankings are fused
+_ANY = {"$gte": -1e30}  # "the key is present" for a numeric metadata field
+
+
+def _where(*clauses: dict | None) -> dict | None:
+    """Chroma's filter from optional clauses ($and needs two or more)."""
+    present = [clause for clause in clauses if clause]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else {"$and": present}
+
+
+def _eq(**fields: Any) -> list[dict]:
+    return [{key: value} for key, value in fields.items() if value is not None]
+
+
+def _arch_and_sizes(arch: Any, params: int | None, flops: int | None) -> tuple[Any, int | None, int | None]:
+    if isinstance(arch, ExperimentRecord):
+        return arch.arch, params or arch.result.params, flops or arch.result.flops
+    return arch, params, flops
+
+
+class Memory:
+    """Remembers experiments, insights and principles; answers agents' questions.
+
+    `path` is an index folder (embedded Chroma), `url` a Chroma server; give one.
+    `embedder` is "minilm" (default), "hashing", or a TextEmbedder instance.
+    `rebuilt_reason` says why the index was started afresh (None if it was not).
+    """
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        url: str | None = None,
+        embedder: str | TextEmbedder = "minilm",
+        principles_path: Path | None = None,
+    ) -> None:
+        if (path is None) == (url is None):
+            raise KnowledgeError("Memory needs exactly one of path (an index folder) or url (a chroma server)")
+        self.embedder = make_embedder(embedder)
+        if url is not None:
+            self._client, self.rebuilt_reason = open_http(url), None
+        else:
+            self._client, self.rebuilt_reason = open_persistent(Path(path))
+        self.location = url if url is not None else str(Path(path))
+        suffix = self.embedder.name
+        self._experiments = self._collection(f"experiments-{suffix}", "cosine")
+        self._structures = self._collection(f"structures-{suffix}", "l2")
+        self._insights = self._collection(f"insights-{suffix}", "cosine")
+        self._principles = self._collection(f"principles-{suffix}", "cosine")
+        self._batch = max_batch(self._client)
+        self._seed_principles(principles_path)
+
+    # -- lifecycle -------------------------------------------------------
+
+    def _collection(self, name: str, space: str) -> Collection:
+        # embedding_function=None: Chroma's default would download a model.
+        return self._client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": space}}
+        )
+
+    def close(self) -> None:
+        """Release the index (a later Memory on the same folder opens it afresh)."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> "Memory":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Memory({self.location!r}, embedder={self.embedder.name!r}, experiments={self.count()})"
+
+    def _seed_principles(self, principles_path: Path | None) -> None:
+        """Embed the principle library once, and again whenever the YAML changes."""
+        principles, fingerprint = load_principles(principles_path)
+        stored = self._principles.get(where={"fingerprint": fingerprint}, include=[])
+        if len(stored["ids"]) == len(principles) == self._principles.count():
+            return
+        old = self._principles.get(include=[])["ids"]
+        if old:
+            self._principles.delete(ids=old)
+        self._principles.add(
+            ids=[principle.name for principle in principles],
+            embeddings=self.embedder.embed([principle.document() for principle in principles]),
+            documents=[principle.document() for principle in principles],
+            metadatas=[
+                {
+                    "name": principle.name,
+                    "title": principle.title,
+                    "rationale": principle.rationale,
+                    "edits": " | ".join(principle.edits),
+                    "fingerprint": fingerprint,
+                }
+                for principle in principles
+            ],
+        )
+
+    # -- writing ---------------------------------------------------------
+
+    def add(self, record: ExperimentRecord) -> None:
+        """Index one experiment (again, if it is already there: upsert)."""
+        self.add_many([record])
+
+    def add_many(self, records: Iterable[ExperimentRecord]) -> int:
+        """Index many experiments in batches; returns how many were written."""
+        unique = {record.key: record for record in records}  # last one wins
+        batch = list(unique.values())
+        for start in range(0, len(batch), self._batch):
+            self._upsert(batch[start : start + self._batch])
+        return len(batch)
+
+    def _upsert(self, records: Sequence[ExperimentRecord]) -> None:
+        keys = [record.key for record in records]
+        metas = [views.record_metadata(record) for record in records]
+        texts = self.embedder.embed([views.record_document(record) for record in records])
+        shapes = np.stack(
+            [structural_vector(r.arch, r.result.params, r.result.flops) for r in records]
+        )
+        self._experiments.upsert(
+            ids=keys, embeddings=texts, metadatas=metas,
+            documents=[views.record_document(record) for record in records],
+        )
+        self._structures.upsert(
+            ids=keys, embeddings=shapes, metadatas=metas,
+            documents=[record.result.model_dump_json() for record in records],
+        )
+
+    def add_insight(self, text: str, campaign: str, meta: dict[str, Any] | None = None) -> str:
+        """Remember a distilled insight; the same text in the same campaign is stored once."""
+        if not text.strip():
+            raise KnowledgeError("an insight needs some text")
+        key = "ins-" + hashlib.sha256(f"{campaign}\n{text}".encode()).hexdigest()[:20]
+        metadata = {**views.flat_meta(meta), "campaign": campaign}
+        self._insights.upsert(
+            ids=[key], embeddings=self.embedder.embed([text]), documents=[text], metadatas=[metadata]
+        )
+        return key
+
+    def reindex(self, campaign_dir: Path | str, **options: bool):
+        """Index a campaign folder into this memory (see archlab.knowledge.reindex)."""
+        from archlab.knowledge.reindex import reindex  # reindex.py imports this module
+
+        return reindex(campaign_dir, self, **options)
+
+    def forget(self, campaign: str) -> None:
+        """Drop one campaign's experiments and insights (before a clean reindex)."""
+        for collection in (self._experiments, self._structures, self._insights):
+            collection.delete(where={"campaign": campaign})
+
+    # -- reading ---------------------------------------------------------
+
+    def count(self, campaign: str | None = None) -> int:
+        """How many experiments are indexed (in one campaign, or in all)."""
+        if campaign is None:
+            return self._experiments.count()
+        return len(self._experiments.get(where={"campaign": campaign}, include=[])["ids"])
+
+    def known(self, keys: Sequence[str]) -> set[str]:
+        """Which of the given `campaign/id` keys are indexed in both collections."""
+        if not keys:
+            return set()
+        texts = set(self._experiments.get(ids=list(keys), include=[])["ids"])
+        shapes = set(self._structures.get(ids=list(keys), include=[])["ids"])
+        return texts & shapes
+
+    def _query(self, collection: Collection, vector: np.ndarray, n: int, where: dict | None,
+               embeddings: bool = False) -> list[tuple[str, dict, float, Any]]:
+        """Nearest rows as (key, metadata, distance, embedding or None)."""
+        if n <= 0 or collection.count() == 0:
+            return []
+        include = ["metadatas", "distances"] + (["embeddings"] if embeddings else [])
+        try:
+            found = collection.query(query_embeddings=[vector], n_results=n, where=where, include=include)
+        except Exception as error:  # Chroma's filter errors are long; keep one line
+            raise KnowledgeError(f"query failed: {one_line(error)}") from None
+        rows = found["embeddings"][0] if embeddings else [None] * len(found["ids"][0])
+        return list(zip(found["ids"][0], found["metadatas"][0], found["distances"][0], rows))
+
+    def similar(
+        self,
+        arch: Any = None,
+        text: str | None = None,
+        k: int = 5,
+        *,
+        params: int | None = None,
+        flops: int | None = None,
+        campaign: str | None = None,
+        status: str | None = None,
+        family: str | None = None,
+        where: dict | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """The k experiments most like a candidate, by structure, by text, or both.
+
+        `arch` is an Arch, its JSON (dict or str) or an ExperimentRecord (whose
+        params and FLOPs are then used). Unknown params/FLOPs are left out of the
+        structural distance rather than guessed. With both arch and text, each
+        distance is scaled to [0, 1] and the two are averaged. `exclude` lists
+        `campaign/id` keys to leave out (e.g. the candidate itself).
+        """
+        if arch is None and not text:
+            raise KnowledgeError("similar() needs an arch, a text, or both")
+        arch, params, flops = _arch_and_sizes(arch, params, flops)
+        filters = _where(*_eq(campaign=campaign, status=status, family=family), where)
+        wanted = k + len(exclude)
+        pool = wanted * _POOL if (arch is not None and text) else wanted
+        shape_d: dict[str, float] = {}
+        text_d: dict[str, float] = {}
+        metas: dict[str, dict] = {}
+        if arch is not None:
+            query = structural_vector(arch, params, flops)
+            mask = size_mask(params, flops)
+            # Fetch extra so the masked re-ranking can promote rows the raw query ranked lower.
+            n = max(pool, 20) if mask.min() == 0 else pool
+            for key, meta, _, row in self._query(self._structures, query, n, filters, embeddings=True):
+                shape_d[key] = float(np.linalg.norm((np.asarray(row) - query) * mask))
+                metas[key] = meta
+        if text:
+            vector = self.embedder.embed([text])[0]
+            for key, meta, distance, _ in self._query(self._experiments, vector, pool, filters):
+                text_d[key] = float(distance)
+                metas[key] = meta
+        if arch is not None and text:
+            self._fill_missing(shape_d, text_d, arch, params, flops, text)
+            scores = {key: 0.5 * shape_d[key] / (1 + shape_d[key]) + 0.25 * text_d[key] for key in metas}
+        else:
+            scores = shape_d or text_d
+        ranked = sorted((key for key in scores if key not in set(exclude)), key=lambda key: (scores[key], key))
+        return [views.compact_experiment(metas[key], scores[key]) for key in ranked[:k]]
+
+    def _fill_missing(self, shape_d: dict, text_d: dict, arch: Any, params, flops, text: str) -> None:
+        """Give every candidate both distances, fetching the embeddings one side lacks."""
+        need_shape = [key for key in text_d if key not in shape_d]
+        if need_shape:
+            query, mask = structural_vector(arch, params, flops), size_mask(params, flops)
+            got = self._structures.get(ids=need_shape, include=["embeddings"])
+            for key, row in zip(got["ids"], got["embeddings"]):
+                shape_d[key] = float(np.linalg.norm((np.asarray(row) - query) * mask))
+        need_text = [key for key in shape_d if key not in text_d]
+        if need_text:
+            vector = self.embedder.embed([text])[0]
+            got = self._experiments.get(ids=need_text, include=["embeddings"])
+            for key, row in zip(got["ids"], got["embeddings"]):
+                text_d[key] = float(1.0 - np.dot(np.asarray(row), vector) / (np.linalg.norm(row) * np.linalg.norm(vector) + 1e-12))
+        for distances in (shape_d, text_d):  # a row missing from one collection ranks last
+            for key in set(shape_d) | set(text_d):
+                distances.setdefault(key, float("inf"))
+
+    def _ranked(self, k: int, metric: str, best_first: bool, family, campaign, where) -> list[dict]:
+        if metric not in views.METRICS:
+            raise KnowledgeError(f"unknown metric {metric!r}; choose one of {list(views.METRICS)}")
+        filters = _where(*_eq(status="ok", family=family, campaign=campaign), {metric: _ANY}, where)
+        rows = self._experiments.get(where=filters, include=["metadatas"])["metadatas"]
+        higher_first = best_first != (metric in views.LOWER_IS_BETTER)
+        rows.sort(key=lambda meta: (-meta[metric] if higher_first else meta[metric], meta["created_ts"]))
+        return [views.compact_experiment(meta) for meta in rows[:k]]
+
+    def best(self, k: int = 5, family: str | None = None, *, campaign: str | None = None,
+             metric: str = "val_accuracy", where: dict | None = None) -> list[dict[str, Any]]:
+        """The k best successful experiments by a validation metric (ties: oldest first)."""
+        return self._ranked(k, metric, True, family, campaign, where)
+
+    def worst(self, k: int = 5, family: str | None = None, *, campaign: str | None = None,
+              metric: str = "val_accuracy", where: dict | None = None) -> list[dict[str, Any]]:
+        """The k worst successful experiments: what not to repeat."""
+        return self._ranked(k, metric, False, family, campaign, where)
+
+    def failures(self, k: int = 5, arch: Any = None, text: str | None = None, *,
+                 campaign: str | None = None) -> list[dict[str, Any]]:
+        """Failed experiments to avoid: the most similar to `arch`/`text`, else the latest."""
+        if arch is not None or text:
+            return self.similar(arch, text, k, status="failed", campaign=campaign)
+        filters = _where(*_eq(status="failed", campaign=campaign))
+        rows = self._experiments.get(where=filters, include=["metadatas"])["metadatas"]
+        rows.sort(key=lambda meta: -meta["created_ts"])
+        return [views.compact_experiment(meta) for meta in rows[:k]]
+
+    def insights_for(self, direction: str, k: int = 5, *, campaign: str | None = None) -> list[dict[str, Any]]:
+        """The k stored insights nearest to a research direction."""
+        if not direction.strip():
+            raise KnowledgeError("insights_for() needs a direction text")
+        found = self._insights.query(
+            query_embeddings=self.embedder.embed([direction]), n_results=max(1, k),
+            where=_where(*_eq(campaign=campaign)), include=["documents", "metadatas", "distances"],
+        ) if self._insights.count() else {"documents": [[]], "metadatas": [[]], "distances": [[]]}
+        return [views.compact_insight(text, meta, distance) for text, meta, distance in
+                zip(found["documents"][0], found["metadatas"][0], found["distances"][0])]
+
+    def principles_for(self, goal: str, k: int = 3) -> list[dict[str, Any]]:
+        """The k design principles nearest to a goal, with the edits that realise them."""
+        if not goal.strip():
+            raise KnowledgeError("principles_for() needs a goal text")
+        rows = self._query(self._principles, self.embedder.embed([goal])[0], k, None)
+        return [views.compact_principle(meta, distance) for _, meta, distance, _ in rows]
+
+    def lookup(self, arch_hash: str, fidelity: float, task: str | None = None) -> Result | None:
+        """A stored Result for this structure at this fidelity, marked cached; else None.
+
+        Successful results are reused, and failures that depend only on the
+        structure (invalid, compile, constraint); a timeout or crash is retried.
+        Several matches: the oldest wins, so replays reuse the same one.
+        """
+        filters = _where({"arch_hash": arch_hash}, {"fidelity": {"$gte": fidelity - 1e-9}},
+                         {"fidelity": {"$lte": fidelity + 1e-9}}, *_eq(task=task))
+        found = self._structures.get(where=filters, include=["documents", "metadatas"])
+        usable = [
+            (meta["created_ts"], meta["status"] != "ok", document)
+            for document, meta in zip(found["documents"], found["metadatas"])
+            if meta["status"] == "ok" or meta["failure"] in DETERMINISTIC_FAILURES
+        ]
+        if not usable:
+            return None
+        _, _, document = min(usable, key=lambda item: (item[1], item[0]))
+        return Result.model_validate_json(document).model_copy(update={"cached": True})

@@ -1,0 +1,125 @@
+"""Rebuilding the index from a campaign folder, the source of truth.
+
+`reindex` reads `DIR/experiments/*/record.json` (and `DIR/insights.json`) and
+writes them into a Memory. A corrupt file is skipped with a warning naming it;
+the rest loads. `open_memory` opens a campaign's memory and indexes whatever
+the folder holds that the index lacks, so a deleted index heals on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from archlab.knowledge.embedders import TextEmbedder
+from archlab.knowledge.errors import CorruptRecordWarning, KnowledgeError, one_line
+from archlab.knowledge.experiment import ExperimentRecord, read_record
+from archlab.knowledge.memory import Memory
+
+
+class ReindexReport(BaseModel):
+    """What one reindex did."""
+
+    records: int = 0  # record files read successfully
+    added: int = 0  # of those, written into the index
+    insights: int = 0
+    skipped: list[str] = Field(default_factory=list)  # "PATH: reason" per bad file
+
+
+def _warn_skip(report: ReindexReport, path: Path, reason: str) -> None:
+    message = f"skipping corrupt record {path}: {reason}"
+    report.skipped.append(f"{path}: {reason}")
+    warnings.warn(message, CorruptRecordWarning, stacklevel=3)
+
+
+def read_records(campaign_dir: Path, report: ReindexReport) -> list[ExperimentRecord]:
+    """Every readable record of a campaign folder, in experiment order."""
+    experiments = Path(campaign_dir) / "experiments"
+    records = []
+    for path in sorted(experiments.glob("*/record.json")):
+        try:
+            records.append(read_record(path))
+        except KnowledgeError as error:
+            _warn_skip(report, path, str(error).removeprefix(f"{path}: "))
+    report.records = len(records)
+    return records
+
+
+def _read_insights(path: Path, report: ReindexReport) -> list[str]:
+    """insights.json: a list of texts, of {"text": ...}, or {"insights": [...]}."""
+    if not path.is_file():
+        return []
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict):
+            raw = raw.get("insights", [])
+        if not isinstance(raw, list):
+            raise ValueError("expected a list of insights")
+        texts = [item.get("text", "") if isinstance(item, dict) else str(item) for item in raw]
+    except (OSError, ValueError) as error:
+        _warn_skip(report, path, one_line(error))
+        return []
+    return [text for text in texts if text.strip()]
+
+
+def _campaign_name(campaign_dir: Path, records: list[ExperimentRecord]) -> str:
+    names = {record.campaign for record in records}
+    return names.pop() if len(names) == 1 else Path(campaign_dir).resolve().name
+
+
+def reindex(
+    campaign_dir: Path | str,
+    memory: Memory,
+    *,
+    only_missing: bool = False,
+    fresh: bool = False,
+) -> ReindexReport:
+    """Index a campaign folder's records and insights into `memory`.
+
+    only_missing: skip records the index already holds (cheap healing on open).
+    fresh: first forget this campaign's rows, so records deleted from the
+    folder disappear from the index too.
+    """
+    campaign_dir = Path(campaign_dir)
+    if not campaign_dir.is_dir():
+        raise KnowledgeError(f"campaign folder {campaign_dir} does not exist")
+    report = ReindexReport()
+    records = read_records(campaign_dir, report)
+    campaign = _campaign_name(campaign_dir, records)
+    if fresh:
+        for name in {record.campaign for record in records} | {campaign}:
+            memory.forget(name)
+    if only_missing and not fresh:
+        known = memory.known([record.key for record in records])
+        records = [record for record in records if record.key not in known]
+    report.added = memory.add_many(records)
+    for text in _read_insights(campaign_dir / "insights.json", report):
+        memory.add_insight(text, campaign, {"source": "insights.json"})
+        report.insights += 1
+    return report
+
+
+def open_memory(
+    campaign_dir: Path | str,
+    memory_dir: Path | str | None = None,
+    url: str | None = None,
+    embedder: str | TextEmbedder = "minilm",
+) -> Memory:
+    """The memory a campaign uses, brought up to date with its folder.
+
+    By default the index lives in DIR/index; `memory_dir` (a folder shared by
+    campaigns) or `url` (a Chroma server) put it elsewhere. Records on disk that
+    the index lacks (a deleted or corrupt index, a crash between the write and
+    the index) are indexed now.
+    """
+    campaign_dir = Path(campaign_dir)
+    if url is not None:
+        memory = Memory(url=url, embedder=embedder)
+    else:
+        memory = Memory(path=Path(memory_dir) if memory_dir else campaign_dir / "index", embedder=embedder)
+    if (campaign_dir / "experiments").is_dir():
+        reindex(campaign_dir, memory, only_missing=True)
+    return memory

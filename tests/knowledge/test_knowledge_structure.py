@@ -1,0 +1,58 @@
+"""The structural view of a tree: one-line summaries, families and vectors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from archlab.knowledge import KnowledgeError, arch_family, arch_summary, edit_summary, structural_vector
+from conftest import conv_net, mlp
+
+
+def test_summary_is_one_readable_line():
+    text = arch_summary(conv_net(32, 5, blocks=2, residual=True))
+    assert "\n" not in text
+    assert text.startswith("residual[conv1d(channels=32,kernel=5) > batchnorm > relu] > residual[")
+    assert text.endswith("globalpool > linear(features=10)")
+
+
+def test_long_summaries_are_cut():
+    assert len(arch_summary(conv_net(blocks=40), limit=80)) == 80
+
+
+def test_edit_summary_names_kind_place_and_values():
+    assert edit_summary({"kind": "set_param", "path": "root.1", "fixed": {"kernel": 7}, "free": {}}) \
+        == "set_param at root.1 (kernel=7)"
+    assert edit_summary(None) == "seed"
+
+
+def test_family_labels():
+    assert arch_family(conv_net()) == "conv"
+    assert arch_family(mlp()) == "mlp"
+    assert arch_family({"op": "attention", "params": {}, "children": []}) == "attention"
+
+
+def test_vector_ignores_json_key_order():
+    arch = conv_net(32, 5, blocks=2)
+    shuffled = json.loads(json.dumps(arch, sort_keys=True))
+    assert np.array_equal(structural_vector(arch, 100, 1000), structural_vector(json.dumps(shuffled), 100, 1000))
+
+
+def test_vector_puts_like_near_like():
+    base = structural_vector(conv_net(32, 5), 12000, 10**6)
+    close = structural_vector(conv_net(32, 7), 13000, 10**6)
+    far = structural_vector(mlp(256, 4), 200000, 10**7)
+    assert np.linalg.norm(base - close) < np.linalg.norm(base - far)
+
+
+def test_depth_counts_repeated_layers():
+    once = structural_vector(conv_net(blocks=1))
+    thrice = structural_vector(conv_net(blocks=3))
+    assert not np.array_equal(once, thrice)
+
+
+@pytest.mark.parametrize("bad", ["{not json", 42, {"name": "x"}])
+def test_unreadable_trees_fail_in_one_line(bad):
+    with pytest.raises(KnowledgeError) as caught:
+        structural_vector(bad)
+    assert "\n" not in str(caught.value)
