@@ -1,0 +1,5 @@
+"""`python -m archlab` is the `archlab` command."""
+
+from archlab.cli import main
+
+raise SystemExit(main())

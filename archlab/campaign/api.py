@@ -1,0 +1,214 @@
+"""Run, resume and replay campaigns: the three entry points the CLI calls.
+
+A run validates everything first (checks.py), then creates the folder, then
+loops (loop.py). A resume reopens the folder, drops what was in flight when the
+last session died, and replays the recorded prefix through the deterministic
+backbone. A replay re-runs a campaign into a new folder with the model's
+answers taken from the original cassette (no model is called).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from archlab.campaign.checks import check_spec, one_line
+from archlab.campaign.errors import CampaignError, UsageError
+from archlab.campaign.loop import Orchestrator
+from archlab.campaign.parts import Parts
+from archlab.campaign.rooms import Rooms, refresh_report
+from archlab.campaign.settings import CampaignSettings
+from archlab.campaign.state import CampaignState
+from archlab.campaign.summary import CampaignSummary, ReplayCheck, load_records, summarize
+from archlab.campaign.workspace import Workspace, exp_number
+from archlab.records import CampaignSpec, Result
+
+_RUNTIME_ONLY = ("progress", "report_every_s", "grace_s")
+
+
+def campaign_name(out_dir: Path) -> str:
+    """Records and memory key on this name; a replay keeps its original's."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(out_dir).resolve().name).strip("-")
+    return name or "campaign"
+
+
+def run_campaign(spec: CampaignSpec, out_dir: Path | str, settings: CampaignSettings) -> CampaignSummary:
+    """Validate, create the folder, search until a budget stops, write the report."""
+    out_dir = Path(out_dir)
+    check_spec(spec, settings, out_dir)
+    state = CampaignState(campaign=campaign_name(out_dir), lag=settings.workers,
+                          settings=settings.stored())
+    ws = Workspace.create(out_dir, spec, state)
+    return _execute(ws, spec, state, settings, llm_mode="record", cassette=ws.cassette_path, prefix=[])
+
+
+def resume_campaign(root: Path | str, settings: CampaignSettings | None = None) -> CampaignSummary:
+    """Continue a stopped or killed campaign; budgets carry over, in-flight work is redone."""
+    ws = Workspace.open(Path(root))
+    spec, state = ws.load_spec(), ws.load_state()
+    settings = _stored_settings(state, settings)
+    if state.status == "done":
+        refresh_report(ws.root)
+        return summarize(ws.root)
+    prefix = _recorded_prefix(ws)
+    ws.clean_leftovers(keep_before=len(prefix) + 1)
+    _commit_uncommitted(ws, prefix, lightweight=settings.lightweight)
+    return _execute(ws, spec, state, settings, llm_mode="record", cassette=ws.cassette_path, prefix=prefix)
+
+
+def replay_campaign(root: Path | str, out_dir: Path | str | None = None,
+                    settings: CampaignSettings | None = None) -> CampaignSummary:
+    """Re-run a campaign with the model's answers from its cassette; compare the candidates."""
+    source = Workspace.open(Path(root))
+    spec, original = source.load_spec(), source.load_state()
+    if not source.cassette_path.is_file() and spec.strategy == "agentic":
+        raise UsageError(f"{source.root} has no llm/cassette.jsonl to replay")
+    records = load_records(source)
+    trained = sum(1 for r in records if _trained(Result.model_validate(r["result"])))
+    if not records:
+        raise UsageError(f"{source.root} has no finished experiment to replay")
+    replay_spec = spec.model_copy(update={"budget": spec.budget.model_copy(update={
+        "max_evals": trained, "minutes": None, "max_tokens": None, "max_cost_usd": None})})
+    out = Path(out_dir) if out_dir is not None else source.root.with_name(source.root.name + "-replay")
+    settings = _stored_settings(original, settings)
+    check_spec(replay_spec, settings, out)
+    state = CampaignState(campaign=original.campaign or campaign_name(source.root), lag=original.lag,
+                          settings=settings.stored(), replay_of=str(source.root))
+    ws = Workspace.create(out, replay_spec, state)
+    cassette = source.cassette_path
+    if cassette.is_file():
+        shutil.copyfile(cassette, ws.cassette_path)
+    mode = "replay" if cassette.is_file() else "record"
+    summary = _execute(ws, replay_spec, state, settings, llm_mode=mode, cassette=ws.cassette_path, prefix=[],
+                       replay_len=len(records))
+    return summary.model_copy(update={"replay": compare_runs(records, load_records(ws), source.root)})
+
+
+def compare_runs(original: list[dict[str, Any]], replayed: list[dict[str, Any]], where: Path) -> ReplayCheck:
+    """Same candidates in the same order? (ids and structural hashes)."""
+    compared = min(len(original), len(replayed))
+    matched, first = 0, None
+    for a, b in zip(original, replayed):
+        if a["id"] == b["id"] and a["arch_hash"] == b["arch_hash"]:
+            matched += 1
+        elif first is None:
+            first = f"{a['id']}: {a['arch_hash'][:12]} != {b['arch_hash'][:12]}"
+    if first is None and len(original) != len(replayed):
+        first = f"{len(original)} experiments in the original, {len(replayed)} in the replay"
+    return ReplayCheck(original=str(where), compared=compared, matched=matched, first_mismatch=first)
+
+
+# ---- the shared body -------------------------------------------------------------------------
+
+
+def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: CampaignSettings,
+             llm_mode: str, cassette: Path, prefix: list[dict[str, Any]],
+             replay_len: int | None = None) -> CampaignSummary:
+    state.sessions += 1
+    state.status, state.stop_reason, state.error = "running", "", ""
+    ws.save_state(state)
+    try:
+        rooms = Rooms(spec, settings, ws.root, lag=state.lag, llm_mode=llm_mode, cassette=cassette,
+                      usage_path=ws.usage_path if prefix else None, campaign=state.campaign)
+    except CampaignError:
+        raise
+    except Exception as exc:
+        _fail(ws, state, f"could not start the campaign: {one_line(exc)}")
+    parts = Parts(ws, spec, state.campaign, rooms, settings.recipe_overrides,
+                  lightweight=settings.lightweight, direction_every=settings.direction_every)
+    orchestrator = Orchestrator(ws, spec, state, settings, parts, prefix)
+    try:
+        reason = orchestrator.run()
+        if replay_len is not None and orchestrator.finished < replay_len and not reason:
+            reason = "replay ended early"
+    except KeyboardInterrupt:
+        rooms.close()
+        state.status, state.stop_reason = "stopped", "interrupted (resume with `archlab resume DIR`)"
+        ws.save_state(state)
+        raise
+    except CampaignError as exc:
+        rooms.close()
+        _fail(ws, state, str(exc))
+    except Exception as exc:
+        rooms.close()
+        _fail(ws, state, f"{type(exc).__name__}: {one_line(exc)}")
+    rooms.executor.close()
+    _finish(ws, state, settings, rooms, orchestrator, reason)
+    rooms.close()
+    return summarize(ws.root)
+
+
+def _finish(ws: Workspace, state: CampaignState, settings: CampaignSettings, rooms: Rooms,
+            orchestrator: Orchestrator, reason: str) -> None:
+    """Distil insights, write the report and the last commit."""
+    records = load_records(ws)
+    results = [Result.model_validate(r["result"]) for r in records]
+    if not settings.lightweight:
+        try:
+            insights = rooms.summarize(records)
+        except Exception as exc:  # a spend stop here costs the insights, not the run
+            insights = [f"(insights not distilled: {one_line(exc)})"]
+        from archlab.campaign.workspace import write_json_atomic
+
+        write_json_atomic(ws.insights_path, insights)
+    rooms.save_usage(ws.usage_path)
+    orchestrator.state.elapsed_s = orchestrator.clock.spent_s()
+    trained = [r for r in results if _trained(r)]
+    state.status = "failed" if trained and not any(r.ok for r in trained) else "done"
+    state.stop_reason = reason or "finished"
+    if state.status == "failed":
+        state.error = "every evaluation failed: see failures in the report"
+    ws.save_state(state)
+    refresh_report(ws.root)
+    if not settings.lightweight:
+        ws.commit(["state.json", "insights.json", "llm/usage.json", "llm/cassette.jsonl",
+                   "report.md", "report.html"], f"Campaign {state.status}: {state.stop_reason}")
+    ws.close()
+
+
+def _fail(ws: Workspace, state: CampaignState, message: str) -> None:
+    state.status, state.error = "failed", message
+    ws.save_state(state)
+    raise CampaignError(message)
+
+
+def _trained(result: Result) -> bool:
+    return not result.cached and result.failure not in ("constraint", "invalid")
+
+
+def _stored_settings(state: CampaignState, given: CampaignSettings | None) -> CampaignSettings:
+    """The stored settings, with only the runtime ones (callbacks, refresh) taken from `given`."""
+    stored = CampaignSettings.model_validate(state.settings) if state.settings else CampaignSettings()
+    if given is None:
+        return stored
+    runtime = {name: getattr(given, name) for name in _RUNTIME_ONLY}
+    runtime.update({k: getattr(given, k) for k in ("executor", "ray_address", "chroma_url", "cache_dir")
+                    if k in given.model_fields_set})
+    return stored.model_copy(update=runtime)
+
+
+def _recorded_prefix(ws: Workspace) -> list[dict[str, Any]]:
+    """Records e0001.. up to the first gap or unreadable one (later ones were in flight)."""
+    prefix: list[dict[str, Any]] = []
+    for exp in ws.finished_ids():
+        if exp_number(exp) != len(prefix) + 1:
+            break
+        try:
+            record = ws.read_record_json(exp)
+            Result.model_validate(record["result"])
+        except (OSError, ValueError, KeyError):
+            break
+        prefix.append(record)
+    return prefix
+
+
+def _commit_uncommitted(ws: Workspace, prefix: list[dict[str, Any]], lightweight: bool) -> None:
+    """An experiment written just before a kill -9 but never committed gets its commit now."""
+    if lightweight:
+        return
+    committed = ws.committed_experiments()
+    for record in prefix:
+        if record["id"] not in committed:
+            ws.commit([f"experiments/{record['id']}"], f"{record['id']}: recovered after an interrupted run")

@@ -1,0 +1,18 @@
+"""Errors the campaign raises, each with a one-line `str()`.
+
+The CLI maps `UsageError` to exit code 2 (the person asked for something that
+cannot run) and `CampaignError` to exit code 1 (the run itself failed).
+"""
+
+from __future__ import annotations
+
+
+class CampaignError(Exception):
+    """A campaign could not run or finish; the message is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+
+class UsageError(CampaignError):
+    """Bad input (goal, constraints, budget, model, folder): nothing was created."""

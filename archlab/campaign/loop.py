@@ -1,0 +1,262 @@
+"""The orchestrator loop: keep the executor full while the agents think.
+
+Determinism comes from a fixed lag. Proposal `i` (0-based; experiment number
+`i + 1`) may use the results of proposals `< i - lag` and of nothing else, with
+`lag` = the number of workers fixed at creation. Before proposing `i` the loop
+waits for exactly those results and folds them in *in order* (analysis, files,
+git, memory, backbone.observe). So how fast threads or workers happen to be can
+change when things happen, never what is decided: the same spec, seed and mock
+model give the same candidates in the same order, and a resumed campaign
+replays its recorded prefix through the backbone to reach the same state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+from typing import Any
+
+from archlab.campaign.budget import StopClock
+from archlab.campaign.parts import Parts, PreparedCandidate, SpendStop
+from archlab.campaign.settings import CampaignSettings, LeaderboardRow, ProgressEvent
+from archlab.campaign.state import CampaignState
+from archlab.campaign.workspace import Workspace, exp_id
+from archlab.records import CampaignSpec, Result
+
+
+@dataclass
+class Pending:
+    """One proposal on its way: prepared now, folded in when its turn comes."""
+
+    index: int
+    candidate: PreparedCandidate
+    future: Future[Result] | None = None  # None: the result is already known
+    result: Result | None = None
+    recorded: dict[str, Any] | None = None  # the record of a replayed prefix entry
+    trained: bool = False
+
+
+@dataclass
+class Tally:
+    """Counters shown live and written to state.json."""
+
+    evaluated: int = 0
+    failed: int = 0
+    cached: int = 0
+    rejected: int = 0
+    submitted: int = 0  # trainings sent to the executor (the eval budget counts these)
+    best_id: str | None = None
+    best_val: float | None = None
+    board: list[LeaderboardRow] = field(default_factory=list)
+
+
+class Orchestrator:
+    """Runs (or resumes) one campaign in its workspace until a budget stops it."""
+
+    def __init__(self, ws: Workspace, spec: CampaignSpec, state: CampaignState,
+                 settings: CampaignSettings, parts: Parts, prefix: list[dict[str, Any]]) -> None:
+        self.ws, self.spec, self.state, self.settings, self.parts = ws, spec, state, settings, parts
+        self.prefix = prefix  # records of finished experiments, e0001.. in order
+        self.lag = max(1, state.lag)
+        self.tally = Tally()
+        self.pending: deque[Pending] = deque()
+        self.hash_owner: dict[tuple[str, float], Pending] = {}  # in-campaign dedup
+        self.clock = StopClock(spec.budget, spent_s=state.elapsed_s)
+        self.finished = 0  # proposals folded in so far
+        self.idle_streak = 0
+        self.last_report = time.monotonic()
+        self.stop_reason = ""
+
+    # ---- the loop ------------------------------------------------------------------
+
+    def run(self) -> str:
+        """Propose, submit and fold in until a budget says stop; returns the reason."""
+        index = 0
+        while True:
+            if not self._catch_up(index):
+                break
+            if index >= len(self.prefix):
+                self.stop_reason = self._should_stop()
+                if self.stop_reason:
+                    break
+            try:
+                self.pending.append(self._prepare(index))
+            except SpendStop as stop:
+                self.stop_reason = str(stop)
+                break
+            index += 1
+        self._drain()
+        return self.stop_reason
+
+    def _catch_up(self, index: int) -> bool:
+        """Fold in exactly the results proposal `index` may see; False if time ran out."""
+        while self.finished < index - self.lag:
+            if not self._fold_next():
+                return False
+        return True
+
+    def _should_stop(self) -> str:
+        reason = self.clock.reason(self.tally.submitted, self.parts.usage_totals())
+        if reason:
+            return reason
+        if self.idle_streak >= self.settings.stall_limit:
+            return f"stalled: {self.idle_streak} proposals in a row trained nothing new"
+        return ""
+
+    def _prepare(self, index: int) -> Pending:
+        """Propose candidate `index` and start its evaluation (or reuse a known result)."""
+        if index < len(self.prefix):  # resume: the decision and result are on disk
+            record = self.prefix[index]
+            candidate = self.parts.replay_candidate(index, record)
+            result = Result.model_validate(record["result"])
+            entry = Pending(index, candidate, result=result, recorded=record)
+            if _was_trained(result):
+                self.tally.submitted += 1
+                self._remember_hash(entry)
+            return entry
+        candidate = self.parts.prepare(index, visible=index - self.lag)
+        entry = Pending(index, candidate)
+        if candidate.result is not None:  # rejected (constraint) or invalid: never trained
+            entry.result = candidate.result
+            self.idle_streak += 1
+            return entry
+        owner = self.hash_owner.get((candidate.arch_hash, candidate.fidelity))
+        known = None if owner is not None else self.parts.lookup(candidate)
+        if owner is not None:  # an earlier proposal of this campaign, done or in flight
+            entry.future, entry.result = owner.future, owner.result
+            candidate.cached_from = owner.candidate.exp_id
+            self.idle_streak += 1
+        elif known is not None:  # the shared memory has it (another campaign)
+            entry.result = known
+            self.idle_streak += 1
+        else:
+            entry.future = self.parts.submit(candidate)
+            entry.trained = True
+            self.tally.submitted += 1
+            self.idle_streak = 0
+            self._remember_hash(entry)
+        return entry
+
+    def _remember_hash(self, entry: Pending) -> None:
+        self.hash_owner.setdefault((entry.candidate.arch_hash, entry.candidate.fidelity), entry)
+
+    # ---- folding results in, in order ----------------------------------------------
+
+    def _fold_next(self) -> bool:
+        """Wait for the oldest pending result and fold it in; False if time ran out."""
+        entry = self.pending[0]
+        if entry.future is not None and not entry.future.done():
+            while not entry.future.done():
+                remaining = self.clock.seconds_left()
+                if remaining is not None and remaining <= 0 and not self.stop_reason:
+                    self.stop_reason = self.clock.reason(self.tally.submitted, self.parts.usage_totals())
+                    return False
+                wait_futures([entry.future], timeout=0.5 if remaining is None else min(0.5, max(remaining, 0.01)))
+        self.pending.popleft()
+        self._fold(entry)
+        return True
+
+    def _fold(self, entry: Pending) -> None:
+        result = entry.future.result() if entry.future is not None else entry.result
+        assert result is not None
+        replaying = entry.recorded is not None
+        if not replaying and not entry.trained and entry.candidate.result is None:
+            result = result.model_copy(update={"cached": True})  # reused, not trained
+        entry.result = result
+        record = entry.recorded if replaying else self.parts.finish(entry.candidate, result)
+        self.parts.observe(entry.candidate, result)
+        self.finished += 1
+        self._count(record, result, live=not replaying)
+        if not replaying:
+            self._checkpoint()
+            self.parts.commit(entry.candidate, result)
+            self._progress(self._line(record, result))
+            self._maybe_refresh_report()
+
+    def _count(self, record: dict[str, Any], result: Result, live: bool) -> None:
+        tally = self.tally
+        if result.cached:
+            tally.cached += 1
+        elif result.failure in ("constraint", "invalid"):
+            tally.rejected += 1
+        else:
+            tally.evaluated += 1
+            tally.failed += int(result.status == "failed")
+        if not (result.ok and result.val_accuracy is not None):
+            return
+        row = LeaderboardRow(id=record["id"], val_accuracy=result.val_accuracy,
+                             params=result.params, edit=self.parts.describe_edit(record.get("edit")))
+        tally.board = sorted([*tally.board, row], key=lambda r: -(r.val_accuracy or 0.0))[:5]
+        if tally.best_val is None or result.val_accuracy > tally.best_val:
+            tally.best_val, tally.best_id = result.val_accuracy, record["id"]
+            if live:
+                self.parts.tag_best(record["id"], result)
+
+    def _drain(self) -> None:
+        """Finish in-flight work: all of it after an eval budget, within a grace after time."""
+        grace_end = time.monotonic() + self.settings.grace_s
+        timed = self.stop_reason.startswith("time")
+        while self.pending:
+            entry = self.pending[0]
+            if entry.future is not None and not entry.future.done():
+                if timed:
+                    left = grace_end - time.monotonic()
+                    if left <= 0:
+                        break
+                    wait_futures([entry.future], timeout=left)
+                    if not entry.future.done():
+                        break
+            self.pending.popleft()
+            self._fold(entry)
+        for entry in self.pending:  # lost like a kill -9: a resume would redo them
+            if entry.future is not None:
+                entry.future.cancel()
+        self.pending.clear()
+
+    # ---- bookkeeping -------------------------------------------------------------------
+
+    def _checkpoint(self) -> None:
+        tally, state = self.tally, self.state
+        state.next_exp = self.finished + 1
+        state.evaluated, state.failed = tally.evaluated, tally.failed
+        state.cached, state.rejected, state.best_id = tally.cached, tally.rejected, tally.best_id
+        state.elapsed_s = self.clock.spent_s()
+        self.ws.save_state(state)
+        self.parts.save_usage()
+
+    def _line(self, record: dict[str, Any], result: Result) -> str:
+        if result.cached:
+            what = "cached"
+        elif result.ok:
+            what = f"ok val {100 * (result.val_accuracy or 0):.1f}%"
+        else:
+            what = f"{result.failure}: {result.error.splitlines()[0] if result.error else ''}"
+        params = f" ({result.params:,} params)" if result.params else ""
+        return f"{record['id']} {what}{params}".strip()
+
+    def progress_event(self, message: str) -> ProgressEvent:
+        tally = self.tally
+        fraction, label = self.clock.fraction(tally.submitted, self.parts.usage_totals())
+        in_flight = sum(1 for e in self.pending if e.future is not None and not e.future.done())
+        return ProgressEvent(
+            message=message, done=self.finished, evaluated=tally.evaluated, in_flight=in_flight,
+            failed=tally.failed, cached=tally.cached, rejected=tally.rejected,
+            best_id=tally.best_id, best_val=tally.best_val, budget_fraction=fraction,
+            budget_label=label, elapsed_s=self.clock.spent_s(), leaderboard=list(tally.board))
+
+    def _progress(self, message: str) -> None:
+        if self.settings.progress is not None:
+            self.settings.progress(self.progress_event(message))
+
+    def _maybe_refresh_report(self) -> None:
+        if time.monotonic() - self.last_report >= self.settings.report_every_s:
+            self.last_report = time.monotonic()
+            self.parts.refresh_report()
+
+
+def _was_trained(result: Result) -> bool:
+    """Whether a recorded result cost an evaluation (the eval budget counts these)."""
+    return not result.cached and result.failure not in ("constraint", "invalid")

@@ -1,0 +1,281 @@
+"""The rooms as the loop sees them: one narrow adapter per step of a candidate.
+
+The loop (loop.py) only decides *when*; this module says *what* each step is:
+propose -> coder choice -> apply + validate -> constraints -> fidelity ->
+evaluate -> analyse -> write + commit -> memory -> observe. Every call into
+another room goes through here, so an interface change there is one edit here.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from archlab.campaign.rooms import Rooms
+from archlab.campaign.workspace import Workspace, exp_id, exp_number
+from archlab.records import CampaignSpec, Result
+
+MEMORY_KEYS = ("id", "campaign", "edit", "arch", "val_accuracy", "parent_val_accuracy",
+               "params", "status", "failure")  # what the coder may see of a memory
+
+
+class SpendStop(Exception):
+    """The model spend budget ran out while preparing a proposal."""
+
+
+@dataclass
+class PreparedCandidate:
+    """A proposal turned into a concrete, validated tree (or a reason it is not one)."""
+
+    index: int
+    exp_id: str
+    generation: int
+    parent_ids: list[str]
+    parent_arch: Any
+    edit: Any  # archlab.tools.Edit (filled) or None for an unchanged seed
+    edit_source: str  # "model", "fallback" or "backbone"
+    arch: Any  # archlab.tools.Arch
+    arch_hash: str
+    fidelity: float = 1.0
+    result: Result | None = None  # set when it must not be trained (constraint, invalid)
+    cached_from: str | None = None
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class Parts:
+    """Binds one campaign's rooms (see rooms.py) to the steps of the loop."""
+
+    def __init__(self, ws: Workspace, spec: CampaignSpec, campaign: str, rooms: Rooms,
+                 settings_recipe: dict[str, Any], lightweight: bool, direction_every: int) -> None:
+        self.ws, self.spec, self.campaign, self.rooms = ws, spec, campaign, rooms
+        self.recipe_overrides = dict(settings_recipe)
+        self.lightweight = lightweight
+        self.direction_every = max(1, direction_every)
+        self.history: list[tuple[PreparedCandidate, Result]] = []  # folded in, in order
+        self.by_id: dict[str, tuple[PreparedCandidate, Result]] = {}
+        self._directions: dict[int, Any] = {}
+
+    # ---- proposing -----------------------------------------------------------------
+
+    def replay_candidate(self, index: int, record: dict[str, Any]) -> PreparedCandidate:
+        """Advance the backbone exactly as the original run did, take the rest from disk."""
+        tools = self.rooms.tools
+        proposal = self.rooms.backbone.propose(index)
+        arch = tools.Arch.model_validate(record["arch"])
+        edit = tools.Edit.model_validate(record["edit"]) if record.get("edit") else None
+        return PreparedCandidate(
+            index=index, exp_id=record["id"], generation=record.get("generation", 0),
+            parent_ids=list(record.get("parent_ids", [])), parent_arch=proposal_parent(proposal),
+            edit=edit, edit_source="recorded", arch=arch, arch_hash=record["arch_hash"],
+            fidelity=float(Result.model_validate(record["result"]).fidelity))
+
+    def prepare(self, index: int, visible: int) -> PreparedCandidate:
+        """Propose candidate `index` seeing only experiments numbered <= `visible`."""
+        tools, rooms = self.rooms.tools, self.rooms
+        proposal = rooms.backbone.propose(index)
+        parent = proposal_parent(proposal)
+        default = getattr(proposal, "default", None)
+        edit, source = default, "backbone"
+        if self.spec.strategy == "agentic" and getattr(proposal, "menu", None) and default is not None:
+            edit, source = self._coder_choice(index, visible, proposal, parent)
+        candidate = PreparedCandidate(
+            index=index, exp_id=exp_id(index + 1), generation=index // self.direction_every,
+            parent_ids=list(getattr(proposal, "parent_ids", [])), parent_arch=parent,
+            edit=edit, edit_source=source, arch=parent, arch_hash="")
+        try:
+            child = tools.apply(parent, edit) if edit is not None else parent
+        except tools.EditError as error:  # the coder said something off the menu: use ours
+            if default is None or edit is default:
+                return self._rejected(candidate, "invalid", f"edit could not be applied: {error}")
+            candidate.edit, candidate.edit_source = default, "fallback"
+            child = tools.apply(parent, default)
+        candidate.arch = child
+        candidate.arch_hash = tools.arch_hash(child)
+        problems = tools.validate(child, rooms.task.input_shape)
+        if problems:
+            return self._rejected(candidate, "invalid", problems[0])
+        reason = rooms.check_constraints(child)
+        if reason:
+            return self._rejected(candidate, "constraint", reason)
+        candidate.fidelity = self._fidelity(candidate, visible)
+        return candidate
+
+    def _rejected(self, candidate: PreparedCandidate, kind: str, reason: str) -> PreparedCandidate:
+        candidate.result = Result(status="failed", failure=kind, error=reason, fidelity=0.0)
+        if not candidate.arch_hash:
+            candidate.arch_hash = self.rooms.tools.arch_hash(candidate.arch)
+        return candidate
+
+    def _coder_choice(self, index: int, visible: int, proposal: Any, parent: Any) -> tuple[Any, str]:
+        rooms = self.rooms
+        direction = self._direction(index, visible)
+        memories = self.memories(parent, str(direction or ""), visible)
+        source = rooms.tools.render(parent, rooms.task.input_shape, rooms.task.num_classes)
+        choice = rooms.guard(lambda: rooms.coder.choose(
+            source, proposal.menu, direction, memories, fallback=proposal.default, step=exp_id(index + 1)))
+        edit = getattr(choice, "edit", None) or proposal.default
+        return edit, getattr(choice, "source", "model")
+
+    def _direction(self, index: int, visible: int) -> Any:
+        """The planner's direction for this generation, from what it could see at its start."""
+        start = (index // self.direction_every) * self.direction_every
+        if start not in self._directions:
+            seen = start - (index - visible)  # the lag is the same at every proposal
+            summary = self.summary(seen)
+            memories = self.rooms.memory_best(self.campaign, seen)
+            self._directions[start] = self.rooms.guard(
+                lambda: self.rooms.planner.direction(summary, memories))
+        return self._directions[start]
+
+    def _fidelity(self, candidate: PreparedCandidate, visible: int) -> float:
+        parent = self._parent_result(candidate)
+        return self.rooms.fidelity(candidate, parent, self.summary(visible))
+
+    # ---- what the agents may see ----------------------------------------------------
+
+    def visible_history(self, visible: int) -> list[tuple[PreparedCandidate, Result]]:
+        return [item for item in self.history if exp_number(item[0].exp_id) <= visible]
+
+    def summary(self, visible: int) -> dict[str, Any]:
+        """A compact, deterministic account of the results a decision may use."""
+        seen = self.visible_history(visible)
+        ok = [(c, r) for c, r in seen if r.ok and r.val_accuracy is not None]
+        best = max(ok, key=lambda item: item[1].val_accuracy or 0.0, default=None)
+        return {
+            "goal": self.spec.goal, "evaluated": len(seen),
+            "failed": sum(1 for _, r in seen if r.status == "failed"),
+            "best": None if best is None else {
+                "id": best[0].exp_id, "val_accuracy": round(best[1].val_accuracy or 0.0, 4),
+                "params": best[1].params},
+            "recent": [{"id": c.exp_id, "edit": self.describe_edit(c.edit),
+                        "val_accuracy": None if r.val_accuracy is None else round(r.val_accuracy, 4),
+                        "status": r.status} for c, r in seen[-8:]],
+        }
+
+    def memories(self, parent: Any, text: str, visible: int) -> list[dict[str, Any]]:
+        """Similar past experiments, minus any this proposal may not see yet."""
+        found = self.rooms.memory_similar(parent, text, k=8 + self.rooms.lag)
+        keep = []
+        for item in found:
+            same = item.get("campaign") in (None, self.campaign)
+            if same and _number(item.get("id")) > visible:
+                continue
+            keep.append({k: item[k] for k in MEMORY_KEYS if k in item})
+        return keep[:8]
+
+    def _parent_result(self, candidate: PreparedCandidate) -> Result | None:
+        for pid in candidate.parent_ids:
+            if pid in self.by_id:
+                return self.by_id[pid][1]
+        return None
+
+    # ---- evaluation -----------------------------------------------------------------
+
+    def lookup(self, candidate: PreparedCandidate) -> Result | None:
+        return self.rooms.memory_lookup(candidate.arch_hash, candidate.fidelity)
+
+    def submit(self, candidate: PreparedCandidate) -> Future[Result]:
+        return self.rooms.submit(candidate.exp_id, candidate.arch, candidate.fidelity,
+                                 self.spec.seed, self.recipe_overrides)
+
+    # ---- folding in -------------------------------------------------------------------
+
+    def finish(self, candidate: PreparedCandidate, result: Result) -> dict[str, Any]:
+        """Analyse, write atomically, commit, and add to memory; returns the record."""
+        rooms, tools = self.rooms, self.rooms.tools
+        record = rooms.new_record(
+            id=candidate.exp_id, campaign=self.campaign, generation=candidate.generation,
+            parent_ids=candidate.parent_ids, edit=_dump(candidate.edit),
+            arch=_dump(candidate.arch), arch_hash=candidate.arch_hash,
+            code_path=f"experiments/{candidate.exp_id}/model.py", result=result,
+            strategy=self.spec.strategy, task=self.spec.task,
+            created_at=candidate.created_at, finished_at=datetime.now(timezone.utc))
+        plain = record.model_copy()  # memory gets no analysis: decisions must not depend on it
+        if not self.lightweight:
+            parent = self._parent_record(candidate)
+            memories = self.memories(candidate.arch, self.describe_edit(candidate.edit),
+                                     exp_number(candidate.exp_id))
+            text, insights = rooms.analyze(record, parent, memories)
+            record = record.model_copy(update={"analysis": text, "insights": insights})
+        try:
+            source = tools.render(candidate.arch, rooms.task.input_shape, rooms.task.num_classes)
+        except Exception as error:  # a tree that cannot render is still a finished experiment
+            source = f"# could not render this tree: {' '.join(str(error).split())}\n"
+        self.ws.write_experiment(candidate.exp_id, {
+            "record.json": record.model_dump_json(indent=2) + "\n",
+            "arch.json": candidate.arch.model_dump_json(indent=2) + "\n",
+            "model.py": source,
+        })
+        rooms.memory_add(plain, record.insights)
+        return record.model_dump(mode="json")
+
+    def commit(self, candidate: PreparedCandidate, result: Result) -> None:
+        """One git commit per finished experiment (after state.json is saved)."""
+        if not self.lightweight:
+            self.ws.commit([f"experiments/{candidate.exp_id}", "state.json", "llm/usage.json"],
+                           commit_message(candidate, result, self.describe_edit(candidate.edit)))
+
+    def observe(self, candidate: PreparedCandidate, result: Result) -> None:
+        self.rooms.backbone.observe(candidate.exp_id, candidate.arch, result)
+        self.history.append((candidate, result))
+        self.by_id[candidate.exp_id] = (candidate, result)
+
+    def _parent_record(self, candidate: PreparedCandidate) -> dict[str, Any] | None:
+        for pid in candidate.parent_ids:
+            if pid in self.by_id:
+                c, r = self.by_id[pid]
+                return {"id": pid, "edit": self.describe_edit(c.edit), "result": r.model_dump(mode="json")}
+        return None
+
+    def tag_best(self, exp: str, result: Result) -> None:
+        if not self.lightweight:
+            self.ws.tag_best(exp, f"best so far: {exp} val {100 * (result.val_accuracy or 0):.2f}%")
+
+    # ---- accounting and reports ---------------------------------------------------------
+
+    def describe_edit(self, edit: Any) -> str:
+        return self.rooms.describe_edit(edit)
+
+    def usage_totals(self) -> dict[str, Any]:
+        return self.rooms.usage_totals()
+
+    def save_usage(self) -> None:
+        self.rooms.save_usage(self.ws.usage_path)
+
+    def refresh_report(self) -> None:
+        self.rooms.refresh_report(self.ws.root)
+
+
+def proposal_parent(proposal: Any) -> Any:
+    """The parent tree of a proposal, whatever the backbone calls the field."""
+    for name in ("parent_arch", "parent", "arch"):
+        value = getattr(proposal, name, None)
+        if value is not None:
+            return value
+    raise AttributeError("the backbone's proposal carries no parent tree")
+
+
+def commit_message(candidate: PreparedCandidate, result: Result, edit: str) -> str:
+    parents = ", ".join(candidate.parent_ids) or "seed"
+    if result.cached:
+        outcome = f"cached from {candidate.cached_from or 'memory'}"
+    elif result.ok:
+        outcome = f"val {100 * (result.val_accuracy or 0):.2f}%, {result.params or 0:,} params"
+    else:
+        outcome = f"failed ({result.failure})"
+    return f"{candidate.exp_id}: {edit or 'unchanged'} on {parents} -> {outcome}"
+
+
+def _dump(model: Any) -> Any:
+    if model is None:
+        return None
+    return model.model_dump(mode="json") if hasattr(model, "model_dump") else model
+
+
+def _number(exp: Any) -> int:
+    try:
+        return exp_number(str(exp))
+    except ValueError:
+        return 0

@@ -1,0 +1,75 @@
+"""How a campaign runs (as opposed to *what* it searches, which is the spec).
+
+Settings never change decisions except `workers`, which fixes the lag of the
+deterministic pipeline; it is therefore stored in `state.json` and reused on
+resume and replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LeaderboardRow(BaseModel):
+    """One line of the live leaderboard (validation metrics only)."""
+
+    id: str
+    val_accuracy: float | None
+    params: int | None
+    edit: str = ""
+
+
+class ProgressEvent(BaseModel):
+    """What the live view shows after every step of the loop."""
+
+    message: str  # one log line, e.g. "e0007 ok val 91.2% (12,345 params)"
+    done: int  # experiments written (trained, cached or rejected)
+    evaluated: int  # trainings that finished (ok or failed), cached ones excluded
+    in_flight: int
+    failed: int
+    cached: int
+    rejected: int  # constraint violations, never trained
+    best_id: str | None = None
+    best_val: float | None = None
+    budget_fraction: float = 0.0  # 0..1 of the first budget that will stop the run
+    budget_label: str = ""
+    elapsed_s: float = 0.0
+    leaderboard: list[LeaderboardRow] = Field(default_factory=list)
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class CampaignSettings(BaseModel):
+    """Where and how to run: executor, memory, caches, model endpoint, refreshes."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    workers: int = Field(default=2, ge=1)
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    memory_dir: Path | None = None  # None: DIR/index (the campaign's own memory)
+    chroma_url: str | None = None
+    embedder: Literal["minilm", "hashing"] = "minilm"  # tests use "hashing"
+    cache_dir: Path | None = None  # datasets; None: ~/.cache/archlab
+    api_base: str | None = None
+    lightweight: bool = False  # no git commit and no analyst per experiment
+    report_every_s: float = 60.0  # refresh report.md/html at most this often
+    recipe_overrides: dict[str, Any] = Field(default_factory=dict)  # e.g. {"steps": 60}
+    eval_time_s: float = 300.0  # wall-clock limit of one evaluation
+    eval_memory_mb: int = 4096
+    grace_s: float = 60.0  # how long in-flight work may finish after a time budget
+    direction_every: int = 8  # the planner sets a direction every N proposals
+    stall_limit: int = 200  # stop if this many proposals in a row train nothing
+    progress: ProgressCallback | None = Field(default=None, exclude=True)
+
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or Path.home() / ".cache" / "archlab"
+
+    def stored(self) -> dict[str, Any]:
+        """The part kept in state.json so resume runs the same way."""
+        return self.model_dump(mode="json", exclude={"progress"})

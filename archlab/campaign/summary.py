@@ -1,0 +1,131 @@
+"""The campaign at a glance, read from its folder: what `archlab status --json` prints.
+
+The object is stable (tests pin its keys): evaluated, failed, cached, rejected,
+best {id, val_accuracy, test_accuracy, params}, strategy, seed, llm {calls,
+retries, fallbacks, tokens, cost_usd}, plus where things are.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from archlab.campaign.workspace import Workspace
+from archlab.records import Result
+
+
+class BestCandidate(BaseModel):
+    """The best experiment by validation accuracy (never chosen by test accuracy)."""
+
+    id: str
+    val_accuracy: float | None
+    test_accuracy: float | None
+    params: int | None
+    flops: int | None = None
+
+
+class LLMTotals(BaseModel):
+    calls: int = 0
+    retries: int = 0
+    fallbacks: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class ReplayCheck(BaseModel):
+    """How a replay compares with its original, candidate by candidate."""
+
+    original: str
+    compared: int
+    matched: int
+    first_mismatch: str | None = None
+
+    @property
+    def identical(self) -> bool:
+        return self.compared > 0 and self.matched == self.compared
+
+
+class CampaignSummary(BaseModel):
+    dir: str
+    status: str
+    stop_reason: str = ""
+    goal: str
+    task: str
+    strategy: str
+    seed: int
+    model: str
+    experiments: int
+    evaluated: int
+    failed: int
+    cached: int
+    rejected: int
+    best: BestCandidate | None = None
+    llm: LLMTotals = Field(default_factory=LLMTotals)
+    elapsed_s: float = 0.0
+    report_md: str | None = None
+    report_html: str | None = None
+    replay: ReplayCheck | None = None
+    error: str = ""
+
+
+def load_records(ws: Workspace) -> list[dict[str, Any]]:
+    """Finished experiment records in id order (unreadable ones are left out)."""
+    records = []
+    for exp in ws.finished_ids():
+        try:
+            records.append(ws.read_record_json(exp))
+        except (OSError, ValueError):
+            continue
+    return records
+
+
+def best_of(records: list[dict[str, Any]]) -> BestCandidate | None:
+    best: tuple[float, dict[str, Any], Result] | None = None
+    for record in records:
+        result = Result.model_validate(record["result"])
+        if result.ok and result.val_accuracy is not None and (best is None or result.val_accuracy > best[0]):
+            best = (result.val_accuracy, record, result)
+    if best is None:
+        return None
+    _, record, result = best
+    return BestCandidate(id=record["id"], val_accuracy=result.val_accuracy,
+                         test_accuracy=result.test_accuracy, params=result.params, flops=result.flops)
+
+
+def llm_totals(usage: dict[str, Any]) -> LLMTotals:
+    rows = list((usage.get("agents") or {}).values())
+    return LLMTotals(
+        calls=sum(int(r.get("calls", 0)) for r in rows),
+        retries=sum(int(r.get("retries", 0)) for r in rows),
+        fallbacks=sum(int(r.get("fallbacks", 0)) for r in rows),
+        tokens=sum(int(r.get("prompt_tokens", 0)) + int(r.get("completion_tokens", 0)) for r in rows),
+        cost_usd=round(sum(float(r.get("cost_usd", 0.0)) for r in rows), 6))
+
+
+def summarize(root: Path, replay: ReplayCheck | None = None) -> CampaignSummary:
+    """Read a campaign folder (raises UsageError if it is not one)."""
+    ws = Workspace.open(Path(root))
+    spec, state = ws.load_spec(), ws.load_state()
+    records = load_records(ws)
+    results = [Result.model_validate(r["result"]) for r in records]
+    md, html = ws.root / "report.md", ws.root / "report.html"
+    return CampaignSummary(
+        dir=str(ws.root), status=state.status, stop_reason=state.stop_reason, goal=spec.goal,
+        task=spec.task, strategy=spec.strategy, seed=spec.seed, model=spec.model,
+        experiments=len(records),
+        evaluated=sum(1 for r in results if not r.cached and r.failure not in ("constraint", "invalid")),
+        failed=sum(1 for r in results if r.status == "failed" and not r.cached
+                   and r.failure not in ("constraint", "invalid")),
+        cached=sum(1 for r in results if r.cached),
+        rejected=sum(1 for r in results if not r.cached and r.failure in ("constraint", "invalid")),
+        best=best_of(records), llm=llm_totals(ws.load_usage()), elapsed_s=round(state.elapsed_s, 2),
+        report_md=str(md) if md.is_file() else None, report_html=str(html) if html.is_file() else None,
+        replay=replay, error=state.error)
+
+
+def status_json(summary: CampaignSummary) -> str:
+    """The stable machine-readable form (`archlab status --json`)."""
+    return json.dumps(summary.model_dump(mode="json"), indent=2, sort_keys=True)

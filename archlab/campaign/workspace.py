@@ -1,0 +1,212 @@
+"""The campaign folder: the source of truth, written atomically, one git commit
+per finished experiment (layout in docs/CONTRACTS.md).
+
+Every write goes to a temporary name first and is then renamed, so a `kill -9`
+at any moment leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import git
+
+from archlab.campaign.errors import UsageError
+from archlab.campaign.state import CampaignState
+from archlab.records import CampaignSpec
+
+_ACTOR = git.Actor("archlab", "archlab@localhost")
+_GITIGNORE = "index/\n*.tmp\n.tmp-*\n__pycache__/\n"
+
+
+def exp_id(number: int) -> str:
+    """Experiment ids are e0001, e0002, ... in proposal order."""
+    return f"e{number:04d}"
+
+
+def exp_number(exp: str) -> int:
+    return int(exp.lstrip("e"))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a sibling temp file, fsync, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+class Workspace:
+    """Paths, atomic writes and git lineage of one campaign folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.experiments = self.root / "experiments"
+        self.spec_path = self.root / "spec.json"
+        self.state_path = self.root / "state.json"
+        self.insights_path = self.root / "insights.json"
+        self.llm_dir = self.root / "llm"
+        self.cassette_path = self.llm_dir / "cassette.jsonl"
+        self.usage_path = self.llm_dir / "usage.json"
+        self.index_dir = self.root / "index"
+        self._repo: git.Repo | None = None
+
+    # ---- creation and opening -------------------------------------------------
+
+    @classmethod
+    def create(cls, root: Path, spec: CampaignSpec, state: CampaignState) -> Workspace:
+        """Make a new campaign folder (the caller has validated everything)."""
+        root = Path(root)
+        if root.exists() and any(root.iterdir()):
+            raise UsageError(f"{root} already exists and is not empty: choose another --out")
+        root.mkdir(parents=True, exist_ok=True)
+        ws = cls(root)
+        ws.experiments.mkdir()
+        ws.llm_dir.mkdir()
+        write_text_atomic(root / ".gitignore", _GITIGNORE)
+        write_text_atomic(ws.spec_path, spec.model_dump_json(indent=2) + "\n")
+        ws.save_state(state)
+        repo = git.Repo.init(root)
+        with repo.config_writer() as config:  # works on machines with no git identity
+            config.set_value("user", "name", _ACTOR.name)
+            config.set_value("user", "email", _ACTOR.email)
+        ws._repo = repo
+        ws.commit(["spec.json", "state.json", ".gitignore"], f"Start campaign: {spec.goal}")
+        return ws
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        """Open an existing campaign folder; a folder that is not one is a usage error."""
+        root = Path(root)
+        if not root.is_dir():
+            raise UsageError(f"{root} does not exist or is not a folder")
+        ws = cls(root)
+        if not ws.spec_path.is_file() or not ws.state_path.is_file():
+            raise UsageError(f"{root} is not an archlab campaign folder (no spec.json/state.json)")
+        try:
+            ws.load_spec()
+            ws.load_state()
+        except ValueError as exc:
+            first = str(exc).splitlines()[0]
+            raise UsageError(f"{root} has a corrupt spec.json or state.json: {first}") from None
+        return ws
+
+    # ---- small files ------------------------------------------------------------
+
+    def load_spec(self) -> CampaignSpec:
+        return CampaignSpec.model_validate_json(self.spec_path.read_text(encoding="utf-8"))
+
+    def load_state(self) -> CampaignState:
+        return CampaignState.model_validate_json(self.state_path.read_text(encoding="utf-8"))
+
+    def save_state(self, state: CampaignState) -> None:
+        write_text_atomic(self.state_path, state.model_dump_json(indent=2) + "\n")
+
+    def load_usage(self) -> dict[str, Any]:
+        if not self.usage_path.is_file():
+            return {}
+        try:
+            return json.loads(self.usage_path.read_text(encoding="utf-8"))
+        except ValueError:
+            return {}
+
+    # ---- experiments --------------------------------------------------------------
+
+    def experiment_dir(self, exp: str) -> Path:
+        return self.experiments / exp
+
+    def write_experiment(self, exp: str, files: dict[str, str]) -> Path:
+        """Write all files of one experiment into a temp folder, then rename it in."""
+        final = self.experiment_dir(exp)
+        tmp = Path(tempfile.mkdtemp(dir=self.experiments, prefix=f".tmp-{exp}-"))
+        try:
+            for name, text in files.items():
+                (tmp / name).write_text(text, encoding="utf-8")
+            if final.exists():  # a leftover of a killed run that never got committed
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final
+
+    def finished_ids(self) -> list[str]:
+        """Ids of complete experiment folders (temp folders are not experiments)."""
+        if not self.experiments.is_dir():
+            return []
+        ids = [p.name for p in self.experiments.iterdir()
+               if p.is_dir() and p.name.startswith("e") and p.name[1:].isdigit()
+               and (p / "record.json").is_file()]
+        return sorted(ids, key=exp_number)
+
+    def read_record_json(self, exp: str) -> dict[str, Any]:
+        return json.loads((self.experiment_dir(exp) / "record.json").read_text(encoding="utf-8"))
+
+    def clean_leftovers(self, keep_before: int) -> list[str]:
+        """Remove temp folders and experiments past a gap (lost in-flight work)."""
+        removed: list[str] = []
+        for path in list(self.experiments.glob(".tmp-*")):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+        for exp in self.finished_ids():
+            if exp_number(exp) >= keep_before:
+                shutil.rmtree(self.experiment_dir(exp), ignore_errors=True)
+                removed.append(exp)
+        return removed
+
+    # ---- git ------------------------------------------------------------------------
+
+    @property
+    def repo(self) -> git.Repo:
+        if self._repo is None:
+            lock = self.root / ".git" / "index.lock"
+            lock.unlink(missing_ok=True)  # a kill -9 during a commit leaves it behind
+            self._repo = git.Repo(self.root)
+        return self._repo
+
+    def commit(self, paths: list[str], message: str) -> str:
+        """Stage exactly `paths` (relative to the folder) and commit them."""
+        existing = [p for p in paths if (self.root / p).exists()]
+        index = self.repo.index
+        if existing:
+            index.add(existing)
+        commit = index.commit(message, author=_ACTOR, committer=_ACTOR)
+        return commit.hexsha
+
+    def committed_experiments(self) -> set[str]:
+        """Experiment ids present in the last commit's tree."""
+        try:
+            tree = self.repo.head.commit.tree
+        except ValueError:
+            return set()
+        if "experiments" not in tree:
+            return set()
+        return {item.name for item in tree["experiments"].trees}
+
+    def tag_best(self, exp: str, message: str) -> None:
+        """Move the `best` tag to the commit that added experiment `exp`."""
+        commits = list(self.repo.iter_commits(paths=f"experiments/{exp}", max_count=1))
+        if not commits:
+            return
+        self.repo.create_tag("best", ref=commits[0], message=message, force=True)
+
+    def close(self) -> None:
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None

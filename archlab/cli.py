@@ -1,0 +1,412 @@
+"""The `archlab` command (Typer): run, watch, resume, report, inspect, export, replay.
+
+Exit codes: 0 done, 1 the run failed, 2 bad usage. Every error is one line on
+stderr; `--debug` (before the command) shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import os
+import re
+import sys
+import traceback
+import webbrowser
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+import yaml
+
+try:  # recent Typer vendors its own copy of Click and raises its exception classes
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - older Typer uses Click itself
+    _typer_click = click.exceptions
+
+from archlab.campaign import (
+    CampaignError,
+    CampaignSettings,
+    UsageError,
+    load_records,
+    plan_spec,
+    replay_campaign,
+    resume_campaign,
+    run_campaign,
+    status_json,
+    summarize,
+)
+from archlab.campaign.checks import one_line
+from archlab.campaign.summary import CampaignSummary, best_of
+from archlab.campaign.view import make_view
+from archlab.campaign.workspace import Workspace
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Discover neural-network architectures with language-model agents.")
+
+DEFAULT_MINUTES = 5.0  # `archlab run GOAL` with no budget finishes in a few minutes on 2 cores
+RUN_KEYS = {"task", "out", "strategy", "model", "api_base", "budget_minutes", "max_evals", "max_params",
+            "workers", "executor", "ray_address", "memory", "chroma_url", "seed",
+            # config-file-only keys: finer knobs that do not deserve a flag
+            "max_flops", "max_latency_ms", "max_tokens", "max_cost_usd", "recipe", "embedder",
+            "lightweight", "eval_time_s", "report_every_s"}
+
+
+class StrategyName(str, Enum):
+    agentic = "agentic"
+    evolution = "evolution"
+    random = "random"
+
+
+class ExecutorKind(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    """archlab: neural-architecture discovery with language-model agents."""
+
+
+def _err(message: str) -> None:
+    typer.echo(f"archlab: {message}", err=True)
+
+
+# ---- run ----------------------------------------------------------------------------------
+
+
+def read_config(path: Path | None) -> dict[str, Any]:
+    """A YAML file with the same keys as the flags (dashes or underscores)."""
+    if path is None:
+        return {}
+    if not path.is_file():
+        raise UsageError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"config file {path} is not valid YAML: {one_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {path} must be a mapping of keys to values")
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(set(data) - RUN_KEYS)
+    if unknown:
+        raise UsageError(f"config file {path}: unknown key(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(RUN_KEYS))}")
+    return data
+
+
+def merge_options(flags: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Explicit flags win over the config file; unset flags are None."""
+    merged = dict(config)
+    merged.update({k: v for k, v in flags.items() if v is not None})
+    return merged
+
+
+def settings_from(options: dict[str, Any]) -> CampaignSettings:
+    fields = {
+        "workers": options.get("workers"), "executor": options.get("executor"),
+        "ray_address": options.get("ray_address"), "memory_dir": options.get("memory"),
+        "chroma_url": options.get("chroma_url"), "api_base": options.get("api_base"),
+        "recipe_overrides": options.get("recipe"), "embedder": options.get("embedder"),
+        "lightweight": options.get("lightweight"), "eval_time_s": options.get("eval_time_s"),
+        "report_every_s": options.get("report_every_s"),
+    }
+    try:
+        return CampaignSettings(**{k: v for k, v in fields.items() if v is not None})
+    except ValueError as exc:
+        raise UsageError(f"bad setting: {one_line(exc)}") from None
+
+
+def default_out(strategy: str | None) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{strategy or 'campaign'}-{stamp}"
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help="What to find, in plain words.")],
+    task: Annotated[str | None, typer.Option(help="mnist1d, npz:PATH or table:PATH.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Campaign folder (default runs/STRATEGY-TIME).")] = None,
+    strategy: Annotated[StrategyName | None, typer.Option(help="Search strategy.")] = None,
+    model: Annotated[str | None, typer.Option(help="mock, or a litellm model string.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
+    budget_minutes: Annotated[float | None, typer.Option(help="Wall-clock budget in minutes.")] = None,
+    max_evals: Annotated[int | None, typer.Option(help="Evaluation budget.")] = None,
+    max_params: Annotated[int | None, typer.Option(help="Parameter cap for every candidate.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Evaluations in parallel.")] = None,
+    executor: Annotated[ExecutorKind | None, typer.Option(help="local worker pool or ray.")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    memory: Annotated[Path | None, typer.Option(help="Shared memory folder (Chroma).")] = None,
+    chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the whole campaign.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file with the same keys.")] = None,
+) -> None:
+    """Plan a campaign from GOAL, print the spec, run it, and say where the report is."""
+    flags = {"task": task, "out": out, "strategy": strategy.value if strategy else None, "model": model,
+             "api_base": api_base, "budget_minutes": budget_minutes, "max_evals": max_evals,
+             "max_params": max_params, "workers": workers, "executor": executor.value if executor else None,
+             "ray_address": ray_address, "memory": memory, "chroma_url": chroma_url, "seed": seed}
+    options = merge_options(flags, read_config(config))
+    settings = settings_from(options)
+    overrides = {"task": options.get("task"), "strategy": options.get("strategy"), "model": options.get("model"),
+                 "seed": options.get("seed"), "minutes": options.get("budget_minutes"),
+                 "max_evals": options.get("max_evals"), "max_params": options.get("max_params"),
+                 "max_flops": options.get("max_flops"), "max_latency_ms": options.get("max_latency_ms"),
+                 "max_tokens": options.get("max_tokens"), "max_cost_usd": options.get("max_cost_usd")}
+    spec = plan_spec(goal, {k: v for k, v in overrides.items() if v is not None}, settings)
+    if spec.budget.minutes is None and options.get("budget_minutes") is None:
+        spec = spec.model_copy(update={"budget": spec.budget.model_copy(update={"minutes": DEFAULT_MINUTES})})
+    out_dir = Path(options.get("out") or default_out(spec.strategy))
+    typer.echo("The planner made this spec:")
+    typer.echo(spec.model_dump_json(indent=2))
+    typer.echo(f"Campaign folder: {out_dir}")
+    _run_with_view(lambda s: run_campaign(spec, out_dir, s), settings)
+
+
+def _run_with_view(start: Any, settings: CampaignSettings) -> None:
+    with make_view() as view:
+        summary = start(settings.model_copy(update={"progress": view}))
+    _print_outcome(summary)
+
+
+def _print_outcome(summary: CampaignSummary) -> None:
+    best = summary.best
+    typer.echo(f"Campaign {summary.status}: {summary.stop_reason} ({summary.evaluated} evaluated, "
+               f"{summary.failed} failed, {summary.cached} cached, {summary.rejected} rejected)")
+    if best is not None:
+        typer.echo(f"Best: {best.id} val {_pct(best.val_accuracy)} test {_pct(best.test_accuracy)} "
+                   f"({best.params or 0:,} params)")
+    if summary.report_html:
+        typer.echo(f"Report: {summary.report_html}")
+        typer.echo(f"        {summary.report_md}")
+    if summary.status == "failed":
+        raise CampaignError(summary.error or "the campaign failed")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+# ---- looking at campaigns ---------------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    folder: Annotated[Path, typer.Argument(help="Campaign folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Summarise a campaign (running or finished)."""
+    summary = summarize(folder)
+    if as_json:
+        typer.echo(status_json(summary))
+        return
+    typer.echo(f"{summary.dir}: {summary.status} {('- ' + summary.stop_reason) if summary.stop_reason else ''}")
+    typer.echo(f"goal: {summary.goal}")
+    typer.echo(f"strategy {summary.strategy}, seed {summary.seed}, model {summary.model}, task {summary.task}")
+    typer.echo(f"evaluated {summary.evaluated}, failed {summary.failed}, cached {summary.cached}, "
+               f"rejected {summary.rejected}, {summary.elapsed_s / 60:.1f} min")
+    if summary.best:
+        b = summary.best
+        typer.echo(f"best {b.id}: val {_pct(b.val_accuracy)} test {_pct(b.test_accuracy)} params {b.params or 0:,}")
+    llm = summary.llm
+    typer.echo(f"model calls {llm.calls} (retries {llm.retries}, fallbacks {llm.fallbacks}), "
+               f"{llm.tokens:,} tokens, ${llm.cost_usd:.4f}")
+
+
+@app.command()
+def resume(folder: Annotated[Path, typer.Argument(help="Campaign folder to continue.")]) -> None:
+    """Continue a stopped or killed campaign (budgets carry over)."""
+    Workspace.open(folder)
+    _run_with_view(lambda s: resume_campaign(folder, s), CampaignSettings())
+
+
+@app.command()
+def report(
+    folders: Annotated[list[Path], typer.Argument(help="Campaign folder(s).")],
+    open_: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
+    compare_: Annotated[bool, typer.Option("--compare", help="Compare the campaigns.")] = False,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Folder for the comparison.")] = None,
+) -> None:
+    """Write report.md/report.html, or compare several campaigns into -o DIR."""
+    from archlab.report import ReportError, build_report, compare
+
+    for folder in folders:
+        Workspace.open(folder)
+    try:
+        if compare_:
+            if out is None:
+                raise UsageError("--compare needs -o DIR for the comparison")
+            md, html = compare(folders, out)
+        else:
+            if len(folders) > 1:
+                raise UsageError("several folders need --compare -o DIR")
+            md, html = build_report(folders[0])
+    except ReportError as exc:
+        raise UsageError(one_line(exc)) from None
+    typer.echo(f"Report: {html}\n        {md}")
+    if open_:
+        webbrowser.open(Path(html).resolve().as_uri())
+
+
+def _record(ws: Workspace, exp: str) -> dict[str, Any]:
+    if not re.fullmatch(r"e\d+", exp) or exp not in ws.finished_ids():
+        raise UsageError(f"{ws.root} has no experiment {exp!r} (ids look like e0001)")
+    return ws.read_record_json(exp)
+
+
+@app.command()
+def show(folder: Annotated[Path, typer.Argument()], exp_id: Annotated[str, typer.Argument()]) -> None:
+    """Show one experiment: tree, code, diff against its parent, metrics, analysis."""
+    ws = Workspace.open(folder)
+    record = _record(ws, exp_id)
+    result = record["result"]
+    typer.echo(f"{exp_id}  parents: {', '.join(record.get('parent_ids') or []) or 'seed'}")
+    edit = record.get("edit")
+    typer.echo(f"edit: {json.dumps(edit) if edit else 'none (seed)'}")
+    typer.echo("tree:\n" + _tree_text(record["arch"]))
+    keys = ("status", "failure", "val_accuracy", "test_accuracy", "params", "flops", "latency_ms",
+            "wall_s", "steps", "fidelity", "cached")
+    typer.echo("metrics: " + ", ".join(f"{k}={result.get(k)}" for k in keys if result.get(k) is not None))
+    if result.get("error"):
+        typer.echo("error: " + result["error"].splitlines()[0])
+    code = (ws.experiment_dir(exp_id) / "model.py").read_text(encoding="utf-8")
+    typer.echo("code (model.py):\n" + code)
+    parent = next((p for p in record.get("parent_ids") or [] if p in ws.finished_ids()), None)
+    if parent:
+        before = (ws.experiment_dir(parent) / "model.py").read_text(encoding="utf-8").splitlines(keepends=True)
+        diff = difflib.unified_diff(before, code.splitlines(keepends=True), f"{parent}/model.py", f"{exp_id}/model.py")
+        typer.echo("diff against parent:\n" + "".join(diff))
+    typer.echo("analysis: " + (record.get("analysis") or "(none)"))
+    for insight in record.get("insights") or []:
+        typer.echo(f"  - {insight}")
+
+
+def _tree_text(node: dict[str, Any], depth: int = 0) -> str:
+    """An indented outline of an Arch JSON (`root`/nodes with op, params, children)."""
+    if "root" in node and "op" not in node:
+        node = node["root"]
+    params = ", ".join(f"{k}={v}" for k, v in (node.get("params") or {}).items())
+    lines = ["  " * depth + f"{node.get('op')}({params})"]
+    for child in node.get("children") or []:
+        lines.append(_tree_text(child, depth + 1))
+    return "\n".join(lines)
+
+
+@app.command()
+def export(
+    folder: Annotated[Path, typer.Argument()],
+    exp_id: Annotated[str | None, typer.Argument(help="Experiment (default: the best by validation).")] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the standalone file.")] = Path("model.py"),
+) -> None:
+    """Write a standalone PyTorch file defining build_model()."""
+    ws = Workspace.open(folder)
+    if exp_id is None:
+        best = best_of(load_records(ws))
+        if best is None:
+            raise UsageError(f"{folder} has no successful experiment to export yet")
+        exp_id = best.id
+    _record(ws, exp_id)
+    out.write_text((ws.experiment_dir(exp_id) / "model.py").read_text(encoding="utf-8"), encoding="utf-8")
+    typer.echo(f"Wrote {out} ({exp_id})")
+
+
+@app.command()
+def replay(
+    folder: Annotated[Path, typer.Argument(help="Campaign to replay from its cassette.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Folder for the replay (default DIR-replay).")] = None,
+) -> None:
+    """Re-run a campaign with the recorded model answers (no model is called) and compare."""
+    with make_view() as view:
+        summary = replay_campaign(folder, out, CampaignSettings(progress=view))
+    _print_outcome(summary)
+    check = summary.replay
+    if check is not None:
+        typer.echo(f"Replay: {check.matched}/{check.compared} candidates identical to {check.original}")
+        if not check.identical:
+            raise CampaignError(f"replay diverged: {check.first_mismatch}")
+
+
+@app.command()
+def reindex(
+    folder: Annotated[Path, typer.Argument()],
+    memory: Annotated[Path | None, typer.Option(help="Memory folder (default DIR/index).")] = None,
+    chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL.")] = None,
+) -> None:
+    """Rebuild the memory index from the campaign folder."""
+    from archlab.knowledge import Memory, reindex as rebuild
+
+    ws = Workspace.open(folder)
+    stored = CampaignSettings.model_validate(ws.load_state().settings or {})
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if chroma_url or stored.chroma_url:
+        mem = Memory(url=chroma_url or stored.chroma_url, embedder=stored.embedder)
+    else:
+        mem = Memory(path=memory or stored.memory_dir or ws.index_dir, embedder=stored.embedder)
+    with mem:
+        report_ = rebuild(folder, mem, fresh=True)
+    typer.echo(f"Reindexed {report_.added} experiments and {report_.insights} insights into {mem.location}")
+
+
+@app.command("serve-mock")
+def serve_mock(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
+) -> None:
+    """Serve the mock model over an OpenAI-compatible HTTP API (for --model openai/mock --api-base)."""
+    from archlab.llm import FaultConfig, serve
+
+    try:
+        faults = FaultConfig.uniform(fault_rate)
+    except ValueError as exc:
+        raise UsageError(one_line(exc)) from None
+    typer.echo(f"mock model on http://{host}:{port}/v1 (use --model openai/mock --api-base http://{host}:{port}/v1)")
+    serve(host, port, faults)
+
+
+# ---- the entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; map errors to one line and an exit code (0, 1 failed run, 2 bad usage)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        code = app(args=args, prog_name="archlab", standalone_mode=False)
+    except (click.UsageError, _typer_click.UsageError) as exc:
+        _err(one_line(exc.format_message()))
+        code = 2
+    except UsageError as exc:
+        _trace(debug)
+        _err(str(exc))
+        code = 2
+    except CampaignError as exc:
+        _trace(debug)
+        _err(str(exc))
+        code = 1
+    except (KeyboardInterrupt, click.exceptions.Abort, _typer_click.Abort):
+        _err("interrupted; continue with `archlab resume DIR`")
+        code = 130
+    except (click.exceptions.Exit, _typer_click.Exit) as exc:
+        code = exc.exit_code
+    except Exception as exc:  # a bug: still one line unless --debug
+        _trace(debug)
+        _err(f"{type(exc).__name__}: {one_line(exc)} (run with --debug for the traceback)")
+        code = 1
+    return int(code or 0)
+
+
+def _trace(debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
