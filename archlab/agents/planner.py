@@ -1,0 +1,95 @@
+"""The planner: goal text -> CampaignSpec, and a research direction each generation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from archlab.agents.base import Agent, fallback_reason
+from archlab.agents.errors import PlanError
+from archlab.agents.schemas import DirectionAnswer, Direction, PlanAnswer, SearchSummary
+from archlab.llm.extract import one_line_validation_error
+from archlab.llm.mock.goal import parse_goal
+from archlab.records import Budget, CampaignSpec, Constraints
+
+SEED_NAMES = ("mlp", "mnist1d_cnn")
+_CONSTRAINT_KEYS = ("max_params", "max_flops", "max_latency_ms")
+_BUDGET_KEYS = ("max_evals", "minutes", "max_tokens", "max_cost_usd")
+_TOP_KEYS = ("task", "metric", "direction", "target", "strategy", "seed", "seed_archs", "model", "notes")
+
+
+def _task_ok(task: str) -> bool:
+    return task == "mnist1d" or (task.startswith(("npz:", "table:")) and len(task.split(":", 1)[1]) > 0)
+
+
+class Planner(Agent):
+    name = "planner"
+
+    def __init__(self, client, seed_names: tuple[str, ...] = SEED_NAMES) -> None:
+        super().__init__(client)
+        self.seed_names = seed_names
+
+    def plan(self, goal: str, overrides: dict[str, Any] | None = None) -> CampaignSpec:
+        """Read the goal (model, else the offline parser), then apply explicit overrides.
+
+        Overrides use CampaignSpec names, flat (`max_params`, `max_evals`, `task`, `seed`, ...)
+        or nested (`constraints`, `budget`); None values are ignored.
+        """
+        goal = " ".join((goal or "").split())
+        if not goal:
+            raise PlanError("the goal is empty: describe what to search for")
+        answer = self._ask("planner", "plan", PlanAnswer, {"goal": goal, "seed_names": list(self.seed_names)})
+        if answer.value is not None:
+            fields = answer.value.model_dump()
+        else:
+            fields = PlanAnswer.model_validate(parse_goal(goal)).model_dump()
+            fields["notes"] = [f"model answer unusable ({fallback_reason(answer)}); used the offline goal parser"]
+        return self._spec(goal, fields, overrides or {})
+
+    def _spec(self, goal: str, fields: dict[str, Any], overrides: dict[str, Any]) -> CampaignSpec:
+        over = {k: v for k, v in overrides.items() if v is not None}
+        constraints = {k: fields.get(k) for k in _CONSTRAINT_KEYS}
+        constraints.update(over.pop("constraints", {}) or {})
+        budget = {"max_evals": fields.get("max_evals"), "minutes": fields.get("minutes")}
+        if budget["max_evals"] is None and budget["minutes"] is None:
+            budget = {}  # the goal names no budget: Budget's defaults apply
+        budget.update(over.pop("budget", {}) or {})
+        for key in list(over):
+            if key in _CONSTRAINT_KEYS:
+                constraints[key] = over.pop(key)
+            elif key in _BUDGET_KEYS:
+                budget[key] = over.pop(key)
+        unknown = sorted(set(over) - set(_TOP_KEYS))
+        if unknown:
+            raise PlanError(f"unknown plan override(s): {', '.join(unknown)}")
+        top = {k: fields[k] for k in ("task", "metric", "direction", "target", "strategy", "notes") if k in fields}
+        if fields.get("seed_archs"):
+            top["seed_archs"] = [name for name in fields["seed_archs"] if name in self.seed_names] or list(self.seed_names)
+        top.setdefault("model", self.client.model)
+        top.update(over)
+        task = top.get("task")
+        if not task:
+            raise PlanError("the goal names no known task (mnist1d, npz:PATH, table:PATH) and gives no data; name one")
+        if not _task_ok(str(task)):
+            raise PlanError(f"unknown task {task!r}: use mnist1d, npz:PATH or table:PATH")
+        if any(budget.get(k) is not None and budget[k] <= 0 for k in _BUDGET_KEYS):
+            raise PlanError(f"the budget must be positive, got {({k: v for k, v in budget.items() if v is not None})}")
+        try:
+            return CampaignSpec(goal=goal, constraints=Constraints(**constraints), budget=Budget(**budget), **top)
+        except ValidationError as error:
+            raise PlanError(f"invalid plan: {one_line_validation_error(error)}") from None
+
+    def direction(self, summary: SearchSummary | dict[str, Any], memories: list[Any] | None = None,
+                  step: str | None = None) -> Direction:
+        """A short research direction for the next generation (fallback: no preference)."""
+        if not isinstance(summary, SearchSummary):
+            summary = SearchSummary.from_campaign_summary(dict(summary or {}))
+        rows = [m if isinstance(m, dict) else {"text": str(m)} for m in (memories or [])][:8]
+        step = step or f"direction-g{summary.generation}-n{summary.evaluated}"
+        answer = self._ask("planner-direction", step, DirectionAnswer, {
+            "summary": summary.model_dump(), "memories": rows,
+        })
+        if answer.value is None:
+            return Direction(text=f"no preference (fallback: {fallback_reason(answer)})", source="fallback")
+        return Direction(**answer.value.model_dump(), source="model")

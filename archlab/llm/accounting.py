@@ -1,0 +1,123 @@
+"""Token and cost accounting per agent, and the campaign's spend cap.
+
+The campaign writes `UsageReport.model_dump_json()` to `llm/usage.json`; the
+CLI's `status --json` reads `UsageReport.totals()`. The ledger is shared by the
+agent threads of one campaign, so it guards its counters with a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pydantic import BaseModel, Field
+
+from archlab.llm.errors import SpendExceeded
+
+
+class SpendCap(BaseModel):
+    """Stop making new calls once either limit is reached (None: no limit)."""
+
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+
+class CallUsage(BaseModel):
+    """What one `ask` cost: every attempt, re-ask and token it took."""
+
+    attempts: int = 0  # HTTP (or mock) requests made, retries included
+    retries: int = 0  # transport failures that were retried
+    reasks: int = 0  # answers that failed validation and were asked again
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    errors: list[str] = Field(default_factory=list)  # one line each, in order
+
+
+class AgentUsage(BaseModel):
+    """Running totals for one agent (planner, coder, evaluator, analyst)."""
+
+    calls: int = 0  # `ask` calls
+    requests: int = 0  # model requests, retries and re-asks included
+    retries: int = 0
+    reasks: int = 0
+    fallbacks: int = 0  # calls that ended with the caller's deterministic fallback
+    rejected: int = 0  # answers that were parsed but refused by validation
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    last_prompt_tokens: int = 0  # size of the latest prompt, to keep prompts measured
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def mean_prompt_tokens(self) -> float:
+        return self.prompt_tokens / self.requests if self.requests else 0.0
+
+
+class UsageReport(BaseModel):
+    """Serialisable snapshot of the ledger (the content of `llm/usage.json`)."""
+
+    model: str
+    agents: dict[str, AgentUsage] = Field(default_factory=dict)
+
+    def totals(self) -> dict[str, float | int]:
+        """The `llm` object of `archlab status --json`."""
+        rows = list(self.agents.values())
+        return {
+            "calls": sum(r.calls for r in rows),
+            "retries": sum(r.retries for r in rows),
+            "reasks": sum(r.reasks for r in rows),
+            "fallbacks": sum(r.fallbacks for r in rows),
+            "tokens": sum(r.tokens for r in rows),
+            "cost_usd": round(sum(r.cost_usd for r in rows), 6),
+        }
+
+
+class UsageLedger:
+    """Thread-safe per-agent totals with the spend cap check."""
+
+    def __init__(self, model: str, cap: SpendCap | None = None) -> None:
+        self._report = UsageReport(model=model)
+        self._cap = cap or SpendCap()
+        self._lock = threading.Lock()
+
+    def check_cap(self, agent: str, step: str) -> None:
+        """Raise `SpendExceeded` before a new call once the cap is reached."""
+        with self._lock:
+            totals = self._report.totals()
+        cap = self._cap
+        if cap.max_tokens is not None and totals["tokens"] >= cap.max_tokens:
+            raise SpendExceeded(
+                f"model spend cap reached: {totals['tokens']} tokens >= {cap.max_tokens}"
+                f" (no call made for {agent} at {step})"
+            )
+        if cap.max_cost_usd is not None and totals["cost_usd"] >= cap.max_cost_usd:
+            raise SpendExceeded(
+                f"model spend cap reached: ${totals['cost_usd']:.4f} >= ${cap.max_cost_usd:.4f}"
+                f" (no call made for {agent} at {step})"
+            )
+
+    def add(self, agent: str, call: CallUsage, *, fallback: bool, rejected: int, last_prompt: int) -> None:
+        with self._lock:
+            row = self._report.agents.setdefault(agent, AgentUsage())
+            row.calls += 1
+            row.requests += call.attempts
+            row.retries += call.retries
+            row.reasks += call.reasks
+            row.fallbacks += int(fallback)
+            row.rejected += rejected
+            row.prompt_tokens += call.prompt_tokens
+            row.completion_tokens += call.completion_tokens
+            row.cost_usd += call.cost_usd
+            row.last_prompt_tokens = last_prompt
+
+    def snapshot(self) -> UsageReport:
+        with self._lock:
+            return self._report.model_copy(deep=True)
+
+    def restore(self, report: UsageReport) -> None:
+        """Carry totals over on resume, so the cap counts the whole campaign."""
+        with self._lock:
+            self._report = report.model_copy(deep=True)

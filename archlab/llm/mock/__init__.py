@@ -1,0 +1,62 @@
+"""The mock model: local, deterministic, and answering from the prompt's own content.
+
+`reply(messages, seed)` recognises the agent task by the prompt's marker line
+(`archlab-task: coder`, ...) and returns the JSON text a careful model would.
+The random generator is seeded from (seed, hash of the prompt), so the same
+request always gets the same answer, in process or over HTTP, with no global
+state. Token counts use a simple word-piece tokenizer (no download, no litellm
+import): close to, not equal to, a BPE count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Callable
+
+from archlab.llm.mock import analyst, coder, evaluator, modules, planner
+from archlab.llm.mock.blocks import task_marker
+
+MOCK_MODEL = "mock"
+
+_HANDLERS: dict[str, Callable[[str, random.Random], dict]] = {
+    "planner": planner.plan,
+    "planner-direction": planner.direction,
+    "coder": coder.answer,
+    "coder-module": modules.write_module,
+    "evaluator-fidelity": evaluator.fidelity,
+    "analyst": analyst.analyze,
+    "analyst-summary": analyst.summarize,
+}
+
+_PIECE = re.compile(r"\w{1,4}|[^\w\s]")
+
+
+def prompt_text(messages: list[dict]) -> str:
+    return "\n".join(str(m.get("content") or "") for m in messages)
+
+
+def count_tokens(text: str) -> int:
+    """Approximate BPE tokens: word pieces of up to four characters, and punctuation."""
+    return len(_PIECE.findall(text))
+
+
+def seeded_rng(seed: int, text: str) -> random.Random:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return random.Random(f"{seed}:{digest}")
+
+
+def reply(messages: list[dict], seed: int = 0) -> str:
+    """The mock model's answer text for a chat request."""
+    text = prompt_text(messages)
+    task = task_marker(text)
+    handler = _HANDLERS.get(task or "")
+    if handler is None:
+        return json.dumps({"error": f"mock model: no archlab-task marker it knows (got {task!r})"})
+    return json.dumps(handler(text, seeded_rng(seed, text)), sort_keys=True)
+
+
+def known_tasks() -> list[str]:
+    return sorted(_HANDLERS)

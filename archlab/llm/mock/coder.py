@@ -1,0 +1,117 @@
+"""The mock coder: a seeded choice from the prompt's MENU, weighted by EVIDENCE and DIRECTION.
+
+It behaves like a cautious model that learns from the memory: menu entries
+similar to past edits that raised validation accuracy are favoured, those like
+edits that hurt are avoided, and the direction's favoured kinds get a bonus.
+Free parameters are drawn from their domains, reusing a value that helped before
+when it is still legal.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+
+from archlab.llm.mock.blocks import json_block
+
+_WORD = re.compile(r"[a-z_]+[0-9]*d?")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _similarity(entry: dict, evidence: dict) -> float:
+    """1 for the same kind and overlapping description, down to 0 for nothing shared."""
+    same_kind = 1.0 if entry.get("kind") == evidence.get("kind") else 0.0
+    a, b = _words(entry.get("text", "")), _words(str(evidence.get("edit", "")))
+    overlap = len(a & b) / max(1, len(a | b))
+    return 0.6 * same_kind + 0.4 * overlap
+
+
+def _in_domain(value, domain: dict) -> bool:
+    kind = domain.get("type")
+    if kind == "choice" or domain.get("values"):
+        return value in (domain.get("values") or [])
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    if kind == "int" and not float(value).is_integer():
+        return False
+    low, high = domain.get("low"), domain.get("high")
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _sample(domain: dict, rng: random.Random):
+    values = domain.get("values")
+    if values:
+        return rng.choice(values)
+    low, high = domain.get("low"), domain.get("high")
+    if domain.get("type") == "int":
+        return rng.randint(int(low if low is not None else 0), int(high if high is not None else 8))
+    low = float(low if low is not None else 0.0)
+    high = float(high if high is not None else 1.0)
+    return round(rng.uniform(low, high), 4)
+
+
+def _weights(menu: list[dict], evidence: list[dict], direction: dict) -> list[float]:
+    favour = set(direction.get("favour_kinds") or [])
+    avoid = set(direction.get("avoid_kinds") or [])
+    favour_ops = set(direction.get("favour_ops") or [])
+    children = sorted(float(i["child_val_accuracy"]) for i in evidence if i.get("child_val_accuracy") is not None)
+    typical = children[len(children) // 2] if children else None
+    weights = []
+    for entry in menu:
+        score = 0.0
+        for item in evidence:
+            child = item.get("child_val_accuracy")
+            parent = item.get("parent_val_accuracy", typical)
+            parent = typical if parent is None else parent
+            if child is None:
+                delta = -0.05  # a failed child counts against edits like it
+            else:
+                delta = float(child) - float(parent)  # without a parent: against the typical result
+            score += _similarity(entry, item) * max(-0.2, min(0.2, delta)) * 25.0
+        weight = math.exp(max(-4.0, min(4.0, score)))
+        if entry.get("kind") in favour:
+            weight *= 3.0
+        if entry.get("kind") in avoid:
+            weight *= 0.3
+        if favour_ops & _words(entry.get("text", "")):
+            weight *= 2.0
+        weights.append(weight)
+    return weights
+
+
+def _fill(entry: dict, evidence: list[dict], rng: random.Random) -> dict:
+    helpful = [
+        item.get("params") or {}
+        for item in evidence
+        if item.get("kind") == entry.get("kind")
+        and item.get("child_val_accuracy") is not None
+        and item.get("parent_val_accuracy") is not None
+        and item["child_val_accuracy"] > item["parent_val_accuracy"]
+    ]
+    params = {}
+    for name, domain in sorted((entry.get("free") or {}).items()):
+        reuse = [p[name] for p in helpful if name in p and _in_domain(p[name], domain)]
+        params[name] = rng.choice(reuse) if reuse and rng.random() < 0.5 else _sample(domain, rng)
+    return params
+
+
+def answer(prompt: str, rng: random.Random) -> dict:
+    menu = json_block(prompt, "MENU", []) or []
+    evidence = json_block(prompt, "EVIDENCE", []) or []
+    direction = json_block(prompt, "DIRECTION", {}) or {}
+    if not menu:
+        return {"choice": "", "params": {}, "rationale": "the prompt holds no menu"}
+    entry = rng.choices(menu, weights=_weights(menu, evidence, direction), k=1)[0]
+    similar = sorted(evidence, key=lambda item: -_similarity(entry, item))[:1]
+    if similar and similar[0].get("child_val_accuracy") is not None and similar[0].get("parent_val_accuracy") is not None:
+        delta = similar[0]["child_val_accuracy"] - similar[0]["parent_val_accuracy"]
+        reason = f"closest past edit ({similar[0].get('edit', '?')}) changed val accuracy by {delta:+.3f}"
+    else:
+        reason = "no close evidence; exploring"
+    if entry.get("kind") in set(direction.get("favour_kinds") or []):
+        reason += f"; the direction favours {entry['kind']}"
+    return {"choice": entry["id"], "params": _fill(entry, evidence, rng), "rationale": reason}

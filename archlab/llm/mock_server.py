@@ -1,0 +1,203 @@
+"""An OpenAI-compatible HTTP server for the mock model, with fault injection.
+
+`archlab serve-mock --port P` calls `serve`; tests use `running_mock_server`,
+which starts it on a free loopback port in a thread and stops it afterwards.
+Only non-streaming `POST /v1/chat/completions` (and `GET /v1/models`) are served.
+The standard library's threading HTTP server is enough for this and adds no
+dependency; the server's answers are `archlab.llm.mock.reply`, the same text the
+in-process mock gives, seeded by the request's `seed` field.
+
+Faults are drawn per request from a seeded generator: HTTP 429, HTTP 500, a
+delay past the client's timeout, a malformed JSON body, or a truncated answer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from pydantic import BaseModel, Field
+
+from archlab.llm import mock
+
+FAULT_KINDS = ("rate_limit", "server_error", "delay", "malformed", "truncated")
+
+
+class FaultConfig(BaseModel):
+    """Per-request probabilities of each fault (their sum must stay <= 1)."""
+
+    rate_limit: float = Field(0.0, ge=0, le=1)  # HTTP 429
+    server_error: float = Field(0.0, ge=0, le=1)  # HTTP 500
+    delay: float = Field(0.0, ge=0, le=1)  # sleep `delay_s` before answering
+    malformed: float = Field(0.0, ge=0, le=1)  # 200 with a body that is not JSON
+    truncated: float = Field(0.0, ge=0, le=1)  # 200 with the answer cut in half
+    delay_s: float = Field(2.0, ge=0)
+    seed: int = 0
+
+    @classmethod
+    def uniform(cls, total: float, *, delay_s: float = 2.0, seed: int = 0) -> "FaultConfig":
+        """`total` of all requests fail, split evenly across the five kinds."""
+        if not 0 <= total <= 1:
+            raise ValueError(f"fault rate must be in [0, 1], got {total}")
+        share = total / len(FAULT_KINDS)
+        return cls(**{kind: share for kind in FAULT_KINDS}, delay_s=delay_s, seed=seed)
+
+    def total(self) -> float:
+        return sum(getattr(self, kind) for kind in FAULT_KINDS)
+
+
+class _FaultDice:
+    """Seeded, thread-safe draw of the fault for the next request."""
+
+    def __init__(self, faults: FaultConfig) -> None:
+        if faults.total() > 1.0 + 1e-9:
+            raise ValueError(f"fault rates add up to {faults.total():.2f} > 1")
+        self.faults = faults
+        self._rng = random.Random(faults.seed)
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def draw(self) -> str:
+        with self._lock:
+            roll = self._rng.random()
+            edge = 0.0
+            for kind in FAULT_KINDS:
+                edge += getattr(self.faults, kind)
+                if roll < edge:
+                    self.counts[kind] += 1
+                    return kind
+            self.counts["ok"] += 1
+            return "ok"
+
+
+def _completion(model: str, content: str, messages: list[dict], finish: str) -> dict:
+    prompt_tokens = mock.count_tokens(mock.prompt_text(messages))
+    completion_tokens = mock.count_tokens(content)
+    return {
+        "id": "chatcmpl-mock",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def _make_handler(dice: _FaultDice) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002  (stdlib signature)
+            return  # quiet: tests and the CLI print their own summaries
+
+        def _send(self, status: int, body: bytes) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout fault): nothing to do
+
+        def _error(self, status: int, message: str, kind: str) -> None:
+            self._send(status, json.dumps({"error": {"message": message, "type": kind}}).encode())
+
+        def do_GET(self) -> None:  # noqa: N802  (stdlib naming)
+            if self.path.rstrip("/") in ("/v1/models", "/models"):
+                self._send(200, json.dumps({"object": "list", "data": [{"id": "mock", "object": "model"}]}).encode())
+            else:
+                self._error(404, f"no route {self.path}", "not_found")
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+                self._error(404, f"no route {self.path}", "not_found")
+                return
+            try:
+                request = json.loads(raw)
+                messages = list(request["messages"])
+            except (ValueError, KeyError, TypeError):
+                self._error(400, "body must be JSON with a messages list", "invalid_request_error")
+                return
+            fault = dice.draw()
+            if fault == "rate_limit":
+                self._error(429, "mock rate limit (injected fault)", "rate_limit_error")
+                return
+            if fault == "server_error":
+                self._error(500, "mock server error (injected fault)", "server_error")
+                return
+            if fault == "delay":
+                time.sleep(dice.faults.delay_s)
+            content = mock.reply(messages, seed=int(request.get("seed") or 0))
+            model = str(request.get("model") or "mock")
+            if fault == "malformed":
+                body = json.dumps(_completion(model, content, messages, "stop")).encode()
+                self._send(200, body[: len(body) // 2])
+                return
+            if fault == "truncated":
+                self._send(200, json.dumps(_completion(model, content[: len(content) // 2], messages, "length")).encode())
+                return
+            self._send(200, json.dumps(_completion(model, content, messages, "stop")).encode())
+
+    return Handler
+
+
+class MockServer:
+    """A running server: its address and the faults it has injected so far."""
+
+    def __init__(self, host: str, port: int, faults: FaultConfig) -> None:
+        self._dice = _FaultDice(faults)
+        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self._dice))
+        self._httpd.daemon_threads = True
+        self.host, self.port = self._httpd.server_address[:2]
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def fault_counts(self) -> dict[str, int]:
+        return dict(self._dice.counts)
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever(poll_interval=0.1)
+
+    def shutdown(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, faults: FaultConfig | None = None) -> None:
+    """Serve until interrupted (what `archlab serve-mock` runs)."""
+    server = MockServer(host, port, faults or FaultConfig())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+
+
+@contextmanager
+def running_mock_server(faults: FaultConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[MockServer]:
+    """Start the server on a free loopback port in a thread; stop it on exit."""
+    server = MockServer(host, port, faults or FaultConfig())
+    thread = threading.Thread(target=server.serve_forever, name="archlab-mock-server", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
