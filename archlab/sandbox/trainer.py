@@ -101,8 +101,7 @@ def train(model: nn.Module, data: DeviceData, recipe: TrainRecipe, steps: int, s
         cursor += batch
         loss = loss_fn(model(data.x_train[idx]), data.y_train[idx])
         value = float(loss.detach())
-        if not math.isfinite(value):
-            curve.append(CurvePoint(step=step, train_loss=value))
+        if not math.isfinite(value):  # not recorded in the curve: JSON has no NaN
             return TrainOutcome(steps=step - 1, train_s=time.perf_counter() - start, diverged=True, curve=curve)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
