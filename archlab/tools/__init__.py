@@ -1,0 +1,36 @@
+"""archlab.tools: architecture trees that always compile.
+
+The public API (other rooms and outside scripts use only these names):
+
+- `Arch`, `Node`, `MinedOp`: the tree (pydantic; `model_validate_json` /
+  `model_dump_json` round-trip exactly, malformed input raises ArchError).
+- `validate(arch, input_shape) -> list[str]`: empty when valid.
+- `build(arch, input_shape, num_classes, allow_code=False) -> nn.Module`.
+- `render(arch, input_shape, num_classes) -> str`: standalone source with `build_model()`.
+- `legal_edits(arch, input_shape, donor=None, kinds=None, path=None) -> list[Edit]`,
+  `Edit`, `Domain`, `apply(arch, edit, input_shape=None) -> Arch`.
+- `arch_hash(arch) -> str`, `canonical(arch)`.
+- `count_params`, `count_flops`, `measure_latency`.
+- `seeds.mlp()`, `seeds.mnist1d_cnn()`, `seeds.by_name(name)`.
+- `mine(source_or_path, ...)` -> `MiningReport` (code mining; see mining.py).
+- `ArchError`, `EditError`, `MiningError`: one-line messages.
+
+Nothing here knows about agents, search or language models.
+"""
+
+from archlab.tools import seeds
+from archlab.tools.canonical import arch_hash, canonical
+from archlab.tools.compile import build
+from archlab.tools.edits import EDIT_KINDS, Domain, Edit, apply, legal_edits
+from archlab.tools.errors import ArchError, EditError, MiningError
+from archlab.tools.ir import Arch, MinedOp, MinedParam, Node
+from archlab.tools.metrics import count_flops, count_params, measure_latency
+from archlab.tools.render import load_rendered, render
+from archlab.tools.shapes import validate
+
+__all__ = [
+    "Arch", "Node", "MinedOp", "MinedParam", "validate", "build", "render", "load_rendered",
+    "legal_edits", "apply", "Edit", "Domain", "EDIT_KINDS", "arch_hash", "canonical",
+    "count_params", "count_flops", "measure_latency", "seeds",
+    "ArchError", "EditError", "MiningError",
+]

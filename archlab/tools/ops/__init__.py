@@ -1,0 +1,1 @@
+"""Op modules: one per family, collected in registry.OPS."""
