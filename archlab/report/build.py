@@ -36,14 +36,14 @@ class ExperimentSection(BaseModel):
 
 
 def _spec_rows(view: CampaignView) -> list[tuple[str, str]]:
-    """The spec as (field, value) rows, nested models flattened to `a.b`."""
+    """The spec as (field, value) rows, nested models flattened to `a.b`, unset ones left out."""
     if view.spec is None:
         return []
     rows: list[tuple[str, str]] = []
     for key, value in view.spec.model_dump().items():
-        if isinstance(value, dict):
-            rows.extend((f"{key}.{k}", _plain(v)) for k, v in value.items())
-        else:
+        if isinstance(value, dict):  # constraints, budget: only the limits that are set
+            rows.extend((f"{key}.{k}", _plain(v)) for k, v in value.items() if v is not None)
+        elif value not in (None, [], ""):
             rows.append((key, _plain(value)))
     return rows
 
@@ -87,6 +87,15 @@ def _section(view: CampaignView, exp: ExperimentView) -> ExperimentSection:
                              curve=_curve_image(view, exp), tree=tree_diagram(exp.arch))
 
 
+def _experiment_insights(view: CampaignView) -> list[str]:
+    """Until the analyst distils insights.json, the per-experiment insights (unique, in order)."""
+    seen: dict[str, None] = {}
+    for exp in view.experiments:
+        for text in exp.insights:
+            seen.setdefault(text.strip(), None)
+    return [text for text in seen if text]
+
+
 def report_context(view: CampaignView) -> dict[str, Any]:
     """Everything the report templates need, computed once for both formats."""
     spec = view.spec
@@ -122,7 +131,11 @@ def report_context(view: CampaignView) -> dict[str, Any]:
         "spec_rows": _spec_rows(view),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "counts": summary.status_counts(view),
-        "finished": bool(view.state.get("finished") or view.state.get("done")),
+        "finished": view.state.get("status", "running") != "running" or bool(view.state.get("finished")),
+        "run_status": str(view.state.get("status", "")),
+        "stop_reason": str(view.state.get("stop_reason", "")),
+        "insights": view.insights or _experiment_insights(view),
+        "insights_distilled": bool(view.insights),
         "leaderboard": summary.leaderboard(view.experiments, limit=LEADERBOARD_ROWS),
         "best": best,
         "best_tree": tree_diagram(best.arch) if best else "",

@@ -147,6 +147,13 @@ def _curve(final: float, steps: int, rng: random.Random) -> list[CurvePoint]:
             for s in range(steps // 10, steps + 1, steps // 10)]
 
 
+def _insights(edit: dict[str, Any] | None, result: Result, parent_score: float | None) -> list[str]:
+    if edit is None or not result.ok or parent_score is None or result.cached:
+        return []
+    verdict = "helped" if (result.val_accuracy or 0) > parent_score else "did not help"
+    return [f"{edit['kind']} {verdict} here ({((result.val_accuracy or 0) - parent_score) * 100:+.1f} pp)."]
+
+
 def _write(path: Path, payload: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = payload if isinstance(payload, str) else json.dumps(payload, indent=2, default=str)
@@ -227,7 +234,8 @@ def make_demo_campaign(folder: str | Path, *, strategy: str = "agentic", seed: i
         record = {"id": exp_id, "campaign": root.name, "generation": generations[exp_id],
                   "parent_ids": parents, "edit": edit, "arch": arch, "arch_hash": arch_hash,
                   "code_path": f"experiments/{exp_id}/model.py", "result": result.model_dump(mode="json"),
-                  "analysis": analysis, "insights": [], "strategy": strategy,
+                  "analysis": analysis, "insights": _insights(edit, result, scores.get(parents[0]) if parents else None),
+                  "strategy": strategy,
                   "created_at": created.isoformat(), "finished_at": clock.isoformat()}
         folder_path = root / "experiments" / exp_id
         _write(folder_path / "record.json", record)
@@ -235,16 +243,18 @@ def make_demo_campaign(folder: str | Path, *, strategy: str = "agentic", seed: i
         _write(folder_path / "model.py", _source(genome, exp_id))
     if not finished:
         _write(root / "experiments" / f"e{n_experiments + 1:04d}" / "arch.json", _tree(seeds[1]))
-    _write(root / "insights.json", [
-        "Residual wrappers around conv blocks helped more than adding depth.",
-        "Kernels wider than 7 rarely paid for their parameters on MNIST-1D.",
-        "MLP seeds plateaued near 60%: convolution matters for shifted signals.",
-    ])
+    if finished:  # the analyst distils insights at the end of a run
+        _write(root / "insights.json", [
+            "Residual wrappers around conv blocks helped more than adding depth.",
+            "Kernels wider than 7 rarely paid for their parameters on MNIST-1D.",
+            "MLP seeds plateaued near 60%: convolution matters for shifted signals.",
+        ])
     agents = ["planner", "coder", "evaluator", "analyst"] if strategy == "agentic" else ["planner"]
     _write(root / "llm" / "usage.json", {agent: {
         "calls": (n_experiments if agent != "planner" else 3), "retries": i, "reasks": i % 2, "fallbacks": i // 2,
         "prompt_tokens": 900 * (i + 1) * n_experiments, "completion_tokens": 120 * (i + 1) * n_experiments,
         "cost_usd": 0.0} for i, agent in enumerate(agents)})
     _write(root / "state.json", {"next_exp": n_experiments + 1 + (0 if finished else 1), "evaluated": n_experiments,
-                                 "started_at": START.isoformat(), "finished": finished})
+                                 "status": "done" if finished else "running",
+                                 "stop_reason": "max_evals reached" if finished else ""})
     return root
