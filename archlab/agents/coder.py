@@ -15,19 +15,41 @@ from archlab.agents.base import Agent, fallback_reason
 from archlab.agents.schemas import CoderAnswer, CoderChoice, Direction, Evidence, ModuleAnswer, ModuleProposal
 
 
+def _domain(domain: Any) -> Any:
+    """A finite domain as its list of values; a range as {type, low, high}."""
+    if domain.values is not None:
+        return list(domain.values)
+    return {"type": domain.type, "low": domain.low, "high": domain.high}
+
+
 def menu_rows(menu: list[Any]) -> list[dict[str, Any]]:
-    """The machine-readable MENU block: id, kind, path, fixed, free domains, one-line text."""
+    """The machine-readable MENU block: id, kind, path, fixed parameters, free domains."""
     return [
         {
             "id": f"E{i}",
             "kind": edit.kind,
             "path": edit.path,
             "fixed": dict(edit.fixed),
-            "free": {name: domain.model_dump(exclude_none=True) for name, domain in edit.free.items()},
-            "text": edit.describe(),
+            "free": {name: _domain(domain) for name, domain in edit.free.items()},
         }
         for i, edit in enumerate(menu)
     ]
+
+
+def menu_lines(menu: list[Any]) -> list[str]:
+    """The human-readable menu: `E3: <Edit.describe()>`."""
+    return [f"E{i}: {edit.describe()}" for i, edit in enumerate(menu)]
+
+
+def compact_source(source: str, max_lines: int = 60) -> str:
+    """The parent's `build_model()` (what the edit changes), not the helper classes around it."""
+    start = source.find("def build_model")
+    if start >= 0:
+        body = source[start:]
+        end = body.find("\nif __name__")
+        source = body[:end] if end >= 0 else body
+    lines = source.strip().splitlines()
+    return "\n".join(lines[:max_lines] + ([f"# ... {len(lines) - max_lines} more lines"] if len(lines) > max_lines else []))
 
 
 def shown_menu(menu: list[Any], limit: int) -> list[Any]:
@@ -83,8 +105,9 @@ class Coder(Agent):
                 raise ValueError(" ".join(str(error).split())) from None
 
         answer = self._ask("coder", step, CoderAnswer, {
-            "parent_source": parent_source.strip(),
+            "parent_source": compact_source(parent_source),
             "menu": menu_rows(entries),
+            "menu_lines": menu_lines(entries),
             "direction": _direction_dict(direction),
             "evidence": [e.model_dump(exclude_defaults=True) for e in evidence],
             "constraints": {k: v for k, v in (constraints or {}).items() if v is not None},
@@ -119,7 +142,7 @@ class Coder(Agent):
                 raise ValueError(f"class {answer.name} must subclass nn.Module (bases: {', '.join(bases) or 'none'})")
 
         answer = self._ask("coder-module", step, ModuleAnswer, {
-            "parent_source": parent_source.strip(),
+            "parent_source": compact_source(parent_source),
             "input_kind": input_kind,
             "request": {"direction": str(_direction_dict(direction).get("text", "")), "input_kind": input_kind},
         }, check=check)

@@ -22,15 +22,22 @@ def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
+def _entry_words(entry: dict) -> set[str]:
+    fixed = " ".join(f"{k} {v}" for k, v in (entry.get("fixed") or {}).items())
+    return _words(f"{entry.get('kind', '')} {entry.get('path', '')} {fixed}")
+
+
 def _similarity(entry: dict, evidence: dict) -> float:
     """1 for the same kind and overlapping description, down to 0 for nothing shared."""
     same_kind = 1.0 if entry.get("kind") == evidence.get("kind") else 0.0
-    a, b = _words(entry.get("text", "")), _words(str(evidence.get("edit", "")))
+    a, b = _entry_words(entry), _words(str(evidence.get("edit", "")))
     overlap = len(a & b) / max(1, len(a | b))
     return 0.6 * same_kind + 0.4 * overlap
 
 
-def _in_domain(value, domain: dict) -> bool:
+def _in_domain(value, domain) -> bool:
+    if isinstance(domain, list):
+        return value in domain
     kind = domain.get("type")
     if kind == "choice" or domain.get("values"):
         return value in (domain.get("values") or [])
@@ -42,8 +49,8 @@ def _in_domain(value, domain: dict) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-def _sample(domain: dict, rng: random.Random):
-    values = domain.get("values")
+def _sample(domain, rng: random.Random):
+    values = domain if isinstance(domain, list) else domain.get("values")
     if values:
         return rng.choice(values)
     low, high = domain.get("low"), domain.get("high")
@@ -77,7 +84,7 @@ def _weights(menu: list[dict], evidence: list[dict], direction: dict) -> list[fl
             weight *= 3.0
         if entry.get("kind") in avoid:
             weight *= 0.3
-        if favour_ops & _words(entry.get("text", "")):
+        if favour_ops & _entry_words(entry):
             weight *= 2.0
         weights.append(weight)
     return weights
