@@ -108,7 +108,8 @@ def _mutate(genome: dict[str, Any], rng: random.Random) -> tuple[dict[str, Any],
         i = rng.randrange(len(child["hidden"]))
         width = rng.choice([32, 64, 96, 128])
         child["hidden"][i] = width
-        return child, {"kind": "set_param", "path": f"root.{2 * i}", "fixed": {"out_features": width}, "free": {}}
+        return child, {"kind": "set_param", "path": f"root.{2 * i}",
+                       "fixed": {"op": "linear", "param": "out_features", "out_features": width}, "free": {}}
     blocks = child["blocks"]
     i = rng.randrange(len(blocks))
     kind = rng.choice(["set_param", "set_param", "insert", "remove", "wrap_residual", "swap_act", "swap_norm"])
@@ -129,7 +130,7 @@ def _mutate(genome: dict[str, Any], rng: random.Random) -> tuple[dict[str, Any],
         return child, {"kind": "swap_norm", "path": "root", "fixed": {"norm": child["norm"]}, "free": {}}
     param, value = rng.choice([("out_channels", rng.choice([8, 16, 24, 32, 48, 64])), ("kernel_size", rng.choice([3, 5, 7, 9]))])
     blocks[i]["channels" if param == "out_channels" else "kernel"] = value
-    return child, {"kind": "set_param", "path": f"root.{i}.0", "fixed": {param: value}, "free": {}}
+    return child, {"kind": "set_param", "path": f"root.{i}.0", "fixed": {"op": "conv1d", "param": param, param: value}, "free": {}}
 
 
 def _accuracy(genome: dict[str, Any], rng: random.Random) -> float:
@@ -205,9 +206,9 @@ def make_demo_campaign(folder: str | Path, *, strategy: str = "agentic", seed: i
             arch_hash = sorted(trained)[0]
             arch, genome = _tree(genomes[first_id]), genomes[first_id]
             result = first.model_copy(update={"cached": True, "wall_s": 0.02, "train_s": 0.0})
-            parents, edit = [first_id], {"kind": "set_param", "path": "root.0.0", "fixed": {"note": "same structure"}, "free": {}}
-        elif number > 2 and number % 6 == 3:
-            kind = failure_kinds[(number // 6) % len(failure_kinds)]
+            parents, edit = [first_id], {"kind": "swap_act", "path": "root", "fixed": {"act": genomes[first_id]["act"]}, "free": {}}
+        elif number > 2 and number % 5 == 3:  # every fifth fails, each kind in turn
+            kind = failure_kinds[(number // 5) % len(failure_kinds)]
             error = (f"params {params * 4:,} > max_params {max_params:,}" if kind == "constraint" else FAILURES[kind])
             result = Result(status="failed", failure=kind, error=f"{error}\nTraceback (most recent call last):\n  ...",
                             params=params * 4 if kind == "constraint" else params, wall_s=round(rng.uniform(1, 60), 2))

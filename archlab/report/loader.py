@@ -96,16 +96,32 @@ class ExperimentView(BaseModel):
 
 
 def describe_edit(edit: dict[str, Any] | None, *, seed: bool) -> str:
-    """A one-line description of an edit dict (tools.Edit JSON) for tables."""
+    """A one-line description of an edit dict (tools.Edit JSON) for tables.
+
+    Mirrors `archlab.tools.Edit.describe` on plain JSON, so the report needs
+    neither torch nor a record that still validates against today's Edit model.
+    Subtrees and other nested values are left out: they belong to the diff.
+    """
     if not edit:
         return "seed" if seed else "(edit not recorded)"
     if edit.get("description"):
         return str(edit["description"])
-    kind = edit.get("kind", "edit")
-    path = edit.get("path", "")
-    values = {**(edit.get("fixed") or {}), **(edit.get("values") or {})}
-    shown = ", ".join(f"{k}={v}" for k, v in values.items())
-    return f"{kind} @ {path}" + (f" ({shown})" if shown else "")
+    fixed = edit.get("fixed") or {}
+    kind, path = edit.get("kind", "edit"), edit.get("path", "")
+    what = fixed.get("op") or fixed.get("template") or ""
+    if kind == "set_param" and fixed.get("param"):
+        param = fixed["param"]
+        return f"set_param {path} {what}.{param}={_short_value(fixed.get(param))}"
+    shown = [f"{k}={_short_value(v)}" for k, v in fixed.items()
+             if k not in ("op", "template", "subtree", "node") and not isinstance(v, (dict, list))]
+    return " ".join(str(part) for part in [kind, path, what, *shown] if part)
+
+
+def _short_value(value: Any) -> str:
+    if isinstance(value, dict) and "op" in value:
+        return str(value["op"])
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class AgentUsage(BaseModel):

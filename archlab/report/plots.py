@@ -86,7 +86,7 @@ def progress_plot(series: list[Series], *, x: str, target: float | None, title: 
     _percent_axis(axes.yaxis)
     axes.set_title(title)
     if axes.get_legend_handles_labels()[0]:
-        axes.legend(loc="lower right", fontsize=8)
+        axes.legend(loc="best", fontsize=8, framealpha=0.9)
     return _png(figure)
 
 
@@ -130,7 +130,7 @@ def learning_curve_plot(exp: ExperimentView) -> bytes | None:
     curve = exp.result.curve
     if not curve:
         return None
-    figure, axes = _new_figure(6.0, 3.0, right=1 - 0.65 / 6.0)
+    figure, axes = _new_figure(5.6, 2.8, right=1 - 0.65 / 5.6)
     axes.plot([p.step for p in curve], [p.train_loss for p in curve], color="#1f77b4",
               marker=".", label="train loss")
     axes.set_xlabel("optimisation step (count)")

@@ -37,6 +37,7 @@ class StatusCounts(BaseModel):
     evaluated: int
     ok: int
     failed: int
+    rejected: int  # failed a constraint before training (counted in `failed`)
     cached: int
     in_flight: int
 
@@ -150,6 +151,7 @@ def status_counts(view: CampaignView) -> StatusCounts:
         evaluated=len(exps),
         ok=sum(1 for e in exps if e.result.ok),
         failed=sum(1 for e in exps if not e.result.ok),
+        rejected=sum(1 for e in exps if e.result.failure == "constraint"),
         cached=sum(1 for e in exps if e.result.cached),
         in_flight=len(view.in_flight),
     )

@@ -88,7 +88,8 @@ def test_headline_failures_and_usage_numbers_match_the_records(built_demo: tuple
     assert f"| **total** | {sum(a['calls'] for a in usage.values()):,} |" in text
     assert f"{prompt_total:,}" in _section(text, "Model calls and cost")
     ok = sum(1 for r in records if r["result"]["status"] == "ok")
-    assert f"**{len(records)}** evaluations: {ok} succeeded, {sum(failed.values())} failed" in text
+    assert (f"**{len(records)}** experiments: {ok} succeeded, {sum(failed.values())} failed "
+            f"({failed['constraint']} rejected by a constraint before training)") in text
 
 
 def test_lineage_walks_from_a_seed_to_the_best_edit_by_edit(built_demo: tuple[Path, Path, Path]) -> None:

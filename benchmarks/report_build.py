@@ -1,0 +1,44 @@
+"""How long building a report takes, cold and during a run (cached learning curves).
+
+Usage: .venv/bin/python benchmarks/report_build.py [--sizes 40 200]
+Prints one line per figure; uses synthetic campaigns (archlab.report.demo_campaign),
+so it measures the report alone, not training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from archlab.report import build_report, compare
+from archlab.report.demo_campaign import make_demo_campaign
+
+
+def _timed(action) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[40, 200])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for size in args.sizes:
+            folder = make_demo_campaign(root / f"c{size}", n_experiments=size)
+            cold = _timed(lambda: build_report(folder))
+            warm = _timed(lambda: build_report(folder))
+            html = folder / "report.html"
+            print(f"experiments={size}: cold build {cold:.2f} s, refresh with cached curves {warm:.2f} s, "
+                  f"report.html {html.stat().st_size / 1e6:.2f} MB, report.md {(folder / 'report.md').stat().st_size / 1e3:.0f} kB")
+        folders = [make_demo_campaign(root / s, strategy=s, n_experiments=40) for s in ("agentic", "evolution", "random")]
+        seconds = _timed(lambda: compare(folders, root / "cmp"))
+        print(f"compare 3 campaigns x 40 experiments: {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
