@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from archlab.llm import mock
 from archlab.llm.accounting import CallUsage, SpendCap, UsageLedger, UsageReport
 from archlab.llm.cassette import Cassette, Exchange, messages_hash
-from archlab.llm.errors import ModelConfigError, TransportError
+from archlab.llm.errors import TransportError
 from archlab.llm.extract import AnswerInvalid, parse_answer
 
 T = TypeVar("T", bound=BaseModel)
@@ -226,4 +226,4 @@ class LLMClient:
         return reply.text, reply.prompt_tokens, reply.completion_tokens, reply.cost_usd
 
 
-__all__ = ["Answer", "LLMClient", "ModelConfigError", "check_model"]
+__all__ = ["Answer", "LLMClient", "check_model"]

@@ -102,6 +102,7 @@ def complete(
             timeout=timeout_s,
             seed=seed,
             temperature=0,
+            drop_params=True,  # providers without `seed`/`temperature` ignore them instead of failing
             num_retries=0,
             max_retries=0,
         )

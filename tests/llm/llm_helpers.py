@@ -6,7 +6,7 @@ import os
 
 from pydantic import BaseModel
 
-from archlab.llm import LLMClient, TransportError
+from archlab.llm import LLMClient
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
