@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,6 +163,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"no such file: {path}")
     if path.is_dir():
         raise DataError(f"{path} is a folder, not an .npz file")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not a readable .npz file (not a zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}

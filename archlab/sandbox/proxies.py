@@ -80,7 +80,7 @@ def synflow(model: nn.Module, input_shape: tuple[int, ...], device: torch.device
     model.zero_grad(set_to_none=True)
     out = model(torch.ones(1, *input_shape, dtype=torch.float64, device=device))
     out.sum().backward()
-    total = sum(float((p * p.grad).abs().sum()) for p in model.parameters() if p.grad is not None)
+    total = sum(float((p.detach() * p.grad).abs().sum()) for p in model.parameters() if p.grad is not None)
     return math.log(total) if total > 0 else float("-inf")
 
 

@@ -1,0 +1,51 @@
+"""Candidate trees for the sandbox tests: seeds, and mined ops whose code misbehaves on purpose.
+
+Mined ops carry their source inside the tree (as the coder agent's mined
+modules do), so these exercise the real path by which candidate code reaches a
+worker: no test-only switch exists in the shipped code.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from archlab.sandbox.requests import EvalRequest, Limits
+from archlab.tools import Arch, MinedOp, Node, seeds
+
+SECRET_NAME = "ARCHLAB_TEST_SECRET_API_KEY"  # set while the test pool starts; workers must not see it
+
+
+def request(arch: Arch | dict, exp_id: str = "t", steps: int = 20, **kw) -> EvalRequest:
+    """A tiny-budget MNIST-1D request (fidelity 1 of a `steps`-step recipe)."""
+    tree = arch.model_dump(mode="json") if isinstance(arch, Arch) else arch
+    overrides = {"steps": steps, "eval_every": max(1, steps // 2), **kw.pop("recipe_overrides", {})}
+    return EvalRequest(exp_id=exp_id, arch=tree, task="mnist1d", recipe_overrides=overrides, **kw)
+
+
+def cnn() -> Arch:
+    return seeds.mnist1d_cnn()
+
+
+def mined(forward_body: str, init_body: str = "", module_body: str = "", name: str = "Probe") -> Arch:
+    """A tree `seq[mined op, flatten]` whose mined op runs `forward_body` in forward (x is the input)."""
+    def block(code: str, depth: int) -> list[str]:
+        return [" " * depth + line for line in textwrap.dedent(code).strip("\n").splitlines()]
+
+    lines = ["import os, socket, math", "import torch", "from torch import nn",
+             *block(module_body, 0),
+             f"class {name}(nn.Module):",
+             "    def __init__(self):",
+             "        super().__init__()",
+             "        self.scale = nn.Parameter(torch.ones(1))",
+             *block(init_body, 8),
+             "    def forward(self, x):",
+             *block(forward_body, 8),
+             "        return x * self.scale"]
+    source = "\n".join(lines) + "\n"
+    op = MinedOp(name=f"mined.{name}", class_name=name, source=source, kinds=["seq"])
+    return Arch(root=Node(op="seq", children=[Node(op=f"mined.{name}"), Node(op="flatten")]),
+                mined={op.name: op})
+
+
+def quick_limits(time_s: float = 60.0, memory_mb: int = 1024) -> Limits:
+    return Limits(time_s=time_s, memory_mb=memory_mb, threads=1)
