@@ -117,7 +117,8 @@ def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: 
     except Exception as exc:
         _fail(ws, state, f"could not start the campaign: {one_line(exc)}")
     parts = Parts(ws, spec, state.campaign, rooms, settings.recipe_overrides,
-                  lightweight=settings.lightweight, direction_every=settings.direction_every)
+                  lightweight=settings.lightweight, direction_every=settings.direction_every,
+                  fidelities=settings.fidelities)
     orchestrator = Orchestrator(ws, spec, state, settings, parts, prefix)
     try:
         reason = orchestrator.run()
@@ -161,10 +162,13 @@ def _finish(ws: Workspace, state: CampaignState, settings: CampaignSettings, roo
     if state.status == "failed":
         state.error = "every evaluation failed: see failures in the report"
     ws.save_state(state)
-    refresh_report(ws.root)
-    if not settings.lightweight:
-        ws.commit(["state.json", "insights.json", "llm/usage.json", "llm/cassette.jsonl",
-                   "report.md", "report.html"], f"Campaign {state.status}: {state.stop_reason}")
+    if settings.write_report:
+        refresh_report(ws.root)
+    finals = ["state.json", "insights.json", "llm/usage.json", "llm/cassette.jsonl", "report.md", "report.html",
+              "report_files"]
+    if settings.lightweight:  # no commit per experiment: one commit holds them all
+        finals.append("experiments")
+    ws.commit(finals, f"Campaign {state.status}: {state.stop_reason}")
     ws.close()
 
 

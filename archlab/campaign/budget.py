@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from archlab.records import Budget
+from archlab.search import BudgetTracker, BudgetUse
 
 
 class StopClock:
@@ -20,6 +21,7 @@ class StopClock:
         self.budget = budget
         self._before = spent_s
         self._start = time.monotonic()
+        self._tracker = BudgetTracker(budget)
 
     def spent_s(self) -> float:
         """Wall time over all sessions of this campaign."""
@@ -31,20 +33,10 @@ class StopClock:
         return self.budget.minutes * 60.0 - self.spent_s()
 
     def reason(self, submitted: int, usage: dict[str, Any]) -> str:
-        """A one-line reason to stop now, or "" to go on."""
-        b = self.budget
-        if b.max_evals is not None and submitted >= b.max_evals:
-            return f"evaluation budget reached ({submitted} of {b.max_evals})"
-        left = self.seconds_left()
-        if left is not None and left <= 0:
-            return f"time budget reached ({b.minutes:g} min)"
-        tokens = int(usage.get("tokens", 0))
-        if b.max_tokens is not None and tokens >= b.max_tokens:
-            return f"model token budget reached ({tokens:,} of {b.max_tokens:,})"
-        cost = float(usage.get("cost_usd", 0.0))
-        if b.max_cost_usd is not None and cost >= b.max_cost_usd:
-            return f"model spend budget reached (${cost:.4f} of ${b.max_cost_usd:.4f})"
-        return ""
+        """A one-line reason to stop now, or "" to go on (the search room's tracker decides)."""
+        use = BudgetUse(evals=submitted, seconds=self.spent_s(), tokens=int(usage.get("tokens", 0)),
+                        cost_usd=float(usage.get("cost_usd", 0.0)))
+        return self._tracker.stop_reason(use) or ""
 
     def fraction(self, submitted: int, usage: dict[str, Any]) -> tuple[float, str]:
         """The most-used budget as a fraction in [0, 1], with a label for the bar."""

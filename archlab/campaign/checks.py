@@ -90,7 +90,7 @@ def check_spec(spec: CampaignSpec, settings: CampaignSettings, out_dir: Path) ->
 
 
 def load_checked_task(name: str, settings: CampaignSettings) -> Any:
-    from archlab.sandbox import load_task
+    from archlab.sandbox.tasks import load_task
 
     try:
         return load_task(name, settings.resolved_cache_dir())

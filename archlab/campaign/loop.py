@@ -252,7 +252,7 @@ class Orchestrator:
             self.settings.progress(self.progress_event(message))
 
     def _maybe_refresh_report(self) -> None:
-        if time.monotonic() - self.last_report >= self.settings.report_every_s:
+        if self.settings.write_report and time.monotonic() - self.last_report >= self.settings.report_every_s:
             self.last_report = time.monotonic()
             self.parts.refresh_report()
 

@@ -48,10 +48,12 @@ class Parts:
     """Binds one campaign's rooms (see rooms.py) to the steps of the loop."""
 
     def __init__(self, ws: Workspace, spec: CampaignSpec, campaign: str, rooms: Rooms,
-                 settings_recipe: dict[str, Any], lightweight: bool, direction_every: int) -> None:
+                 settings_recipe: dict[str, Any], lightweight: bool, direction_every: int,
+                 fidelities: list[float]) -> None:
         self.ws, self.spec, self.campaign, self.rooms = ws, spec, campaign, rooms
         self.recipe_overrides = dict(settings_recipe)
         self.lightweight = lightweight
+        self.fidelities = sorted(set(fidelities)) or [1.0]
         self.direction_every = max(1, direction_every)
         self.history: list[tuple[PreparedCandidate, Result]] = []  # folded in, in order
         self.by_id: dict[str, tuple[PreparedCandidate, Result]] = {}
@@ -113,46 +115,61 @@ class Parts:
         direction = self._direction(index, visible)
         memories = self.memories(parent, str(direction or ""), visible)
         source = rooms.tools.render(parent, rooms.task.input_shape, rooms.task.num_classes)
+        constraints = self.spec.constraints.model_dump()
         choice = rooms.guard(lambda: rooms.coder.choose(
-            source, proposal.menu, direction, memories, fallback=proposal.default, step=exp_id(index + 1)))
+            source, proposal.menu, direction, memories, fallback=proposal.default,
+            step=exp_id(index + 1), constraints=constraints))
         edit = getattr(choice, "edit", None) or proposal.default
-        return edit, getattr(choice, "source", "model")
+        return edit, str(getattr(choice, "source", "model"))
 
     def _direction(self, index: int, visible: int) -> Any:
         """The planner's direction for this generation, from what it could see at its start."""
         start = (index // self.direction_every) * self.direction_every
         if start not in self._directions:
             seen = start - (index - visible)  # the lag is the same at every proposal
-            summary = self.summary(seen)
+            summary = self.rooms.search_summary(self.evidence(seen), generation=index // self.direction_every)
             memories = self.rooms.memory_best(self.campaign, seen)
             self._directions[start] = self.rooms.guard(
-                lambda: self.rooms.planner.direction(summary, memories))
+                lambda: self.rooms.planner.direction(summary, memories, step=f"direction-{exp_id(start + 1)}"))
         return self._directions[start]
 
     def _fidelity(self, candidate: PreparedCandidate, visible: int) -> float:
+        """The evaluator's pick among the fidelity levels, from validation facts only."""
+        if self.spec.strategy != "agentic":
+            return max(self.fidelities)
         parent = self._parent_result(candidate)
-        return self.rooms.fidelity(candidate, parent, self.summary(visible))
+        seen = [r for _, r in self.visible_history(visible) if r.ok and r.val_accuracy is not None]
+        budget = self.spec.budget
+        used = min(1.0, self.submitted_before(visible) / budget.max_evals) if budget.max_evals else 0.0
+        context = {
+            "exp_id": candidate.exp_id, "params": self.rooms.params_of(candidate.arch),
+            "parent_val_accuracy": None if parent is None else parent.val_accuracy,
+            "best_val_accuracy": max((r.val_accuracy for r in seen), default=None),
+            "budget_used": round(used, 4), "fidelities": list(self.fidelities),
+        }
+        return self.rooms.fidelity(context, candidate.exp_id, self.fidelities)
+
+    def submitted_before(self, visible: int) -> int:
+        return sum(1 for c, r in self.visible_history(visible) if not r.cached and c.result is None)
 
     # ---- what the agents may see ----------------------------------------------------
 
     def visible_history(self, visible: int) -> list[tuple[PreparedCandidate, Result]]:
         return [item for item in self.history if exp_number(item[0].exp_id) <= visible]
 
-    def summary(self, visible: int) -> dict[str, Any]:
-        """A compact, deterministic account of the results a decision may use."""
-        seen = self.visible_history(visible)
-        ok = [(c, r) for c, r in seen if r.ok and r.val_accuracy is not None]
-        best = max(ok, key=lambda item: item[1].val_accuracy or 0.0, default=None)
-        return {
-            "goal": self.spec.goal, "evaluated": len(seen),
-            "failed": sum(1 for _, r in seen if r.status == "failed"),
-            "best": None if best is None else {
-                "id": best[0].exp_id, "val_accuracy": round(best[1].val_accuracy or 0.0, 4),
-                "params": best[1].params},
-            "recent": [{"id": c.exp_id, "edit": self.describe_edit(c.edit),
-                        "val_accuracy": None if r.val_accuracy is None else round(r.val_accuracy, 4),
-                        "status": r.status} for c, r in seen[-8:]],
-        }
+    def evidence(self, visible: int) -> list[dict[str, Any]]:
+        """Visible experiments as (edit kind, parent val, child val) rows, oldest first."""
+        rows = []
+        for candidate, result in self.visible_history(visible):
+            parent = self._parent_result(candidate)
+            rows.append({
+                "id": candidate.exp_id, "kind": getattr(candidate.edit, "kind", None),
+                "edit": self.describe_edit(candidate.edit),
+                "parent_val_accuracy": None if parent is None else parent.val_accuracy,
+                "child_val_accuracy": result.val_accuracy, "params": result.params,
+                "status": result.status,
+            })
+        return rows
 
     def memories(self, parent: Any, text: str, visible: int) -> list[dict[str, Any]]:
         """Similar past experiments, minus any this proposal may not see yet."""
@@ -162,7 +179,13 @@ class Parts:
             same = item.get("campaign") in (None, self.campaign)
             if same and _number(item.get("id")) > visible:
                 continue
-            keep.append({k: item[k] for k in MEMORY_KEYS if k in item})
+            row = {k: item[k] for k in MEMORY_KEYS if k in item and not (k == "campaign" and same)}
+            if same and item.get("id") in self.by_id:  # add what the memory row lacks
+                candidate, _ = self.by_id[item["id"]]
+                parent = self._parent_result(candidate)
+                row["kind"] = getattr(candidate.edit, "kind", None)
+                row["parent_val_accuracy"] = None if parent is None else parent.val_accuracy
+            keep.append(row)
         return keep[:8]
 
     def _parent_result(self, candidate: PreparedCandidate) -> Result | None:
@@ -197,7 +220,7 @@ class Parts:
             parent = self._parent_record(candidate)
             memories = self.memories(candidate.arch, self.describe_edit(candidate.edit),
                                      exp_number(candidate.exp_id))
-            text, insights = rooms.analyze(record, parent, memories)
+            text, insights = rooms.analyze(record, parent, memories, step=candidate.exp_id)
             record = record.model_copy(update={"analysis": text, "insights": insights})
         try:
             source = tools.render(candidate.arch, rooms.task.input_shape, rooms.task.num_classes)

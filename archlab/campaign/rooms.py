@@ -27,7 +27,7 @@ class Rooms:
                  lag: int, llm_mode: str, cassette: Path, usage_path: Path | None,
                  campaign: str) -> None:
         from archlab import tools
-        from archlab.sandbox import load_task
+        from archlab.sandbox.tasks import load_task
 
         self.tools: ModuleType = tools
         self.spec, self.settings, self.root, self.lag, self.campaign = spec, settings, root, lag, campaign
@@ -74,18 +74,30 @@ class Rooms:
 
     # ---- evaluation ------------------------------------------------------------------
 
-    def fidelity(self, candidate: Any, parent: Result | None, summary: dict[str, Any]) -> float:
-        """The evaluator's fidelity for a candidate (1.0 when it gives none)."""
-        if self.spec.strategy != "agentic" or self.evaluator is None:
-            return 1.0
-        decision = self.guard(lambda: self.evaluator.plan_fidelity(
-            candidate.arch, parent, summary, step=candidate.exp_id))
-        value = float(getattr(decision, "fidelity", 1.0) or 1.0)
-        return min(1.0, max(0.05, value))  # the search needs a trained validation score
+    def fidelity(self, context: dict[str, Any], step: str, levels: list[float]) -> float:
+        """The evaluator's fidelity for a candidate; a screen-out trains at the lowest level."""
+        from archlab.agents import FidelityContext
+
+        decision = self.guard(lambda: self.evaluator.plan_fidelity(FidelityContext(**context), step=step))
+        wanted = min(levels) if decision.screen_out else float(decision.fidelity)
+        return min(levels, key=lambda level: abs(level - wanted))
+
+    def params_of(self, arch: Any) -> int | None:
+        try:
+            return int(self.tools.count_params(
+                self.tools.build(arch, self.task.input_shape, self.task.num_classes)))
+        except Exception:  # a tree that cannot be built has no size; the sandbox will say why
+            return None
+
+    def search_summary(self, rows: list[dict[str, Any]], generation: int) -> Any:
+        from archlab.agents import Evidence, SearchSummary
+
+        evidence = [Evidence.from_memory(row) for row in rows]
+        return SearchSummary.from_evidence(evidence, generation=generation)
 
     def submit(self, exp: str, arch: Any, fidelity: float, seed: int,
                overrides: dict[str, Any]) -> Future[Result]:
-        from archlab.sandbox import EvalRequest, Limits
+        from archlab.sandbox.requests import EvalRequest, Limits
 
         request = EvalRequest(
             exp_id=exp, arch=arch.model_dump(mode="json"), task=self.spec.task, fidelity=fidelity,
@@ -96,14 +108,12 @@ class Rooms:
     # ---- agents after the fact ------------------------------------------------------------
 
     def analyze(self, record: Any, parent: dict[str, Any] | None,
-                memories: list[dict[str, Any]]) -> tuple[str, list[str]]:
-        if self.analyst is None:
-            return "", []
-        analysis = self.guard(lambda: self.analyst.analyze(record, parent, memories))
+                memories: list[dict[str, Any]], step: str) -> tuple[str, list[str]]:
+        analysis = self.guard(lambda: self.analyst.analyze(record, parent, memories, step=step))
         return str(getattr(analysis, "text", "")), list(getattr(analysis, "insights", []))
 
     def summarize(self, records: list[Any]) -> list[str]:
-        if self.analyst is None or not records:
+        if not records:
             return []
         return list(self.guard(lambda: self.analyst.summarize(records)))
 
@@ -119,7 +129,8 @@ class Rooms:
 
     def memory_best(self, campaign: str, visible: int) -> list[dict[str, Any]]:
         rows = self.memory.best(8 + self.lag)
-        return [r for r in rows if r.get("campaign") != campaign or _num(r.get("id")) <= visible][:5]
+        seen = [r for r in rows if r.get("campaign") != campaign or _num(r.get("id")) <= visible][:5]
+        return [without_own_name(r, campaign) for r in seen]
 
     def memory_lookup(self, arch_hash: str, fidelity: float) -> Result | None:
         return self.memory.lookup(arch_hash, fidelity, task=self.spec.task)
@@ -190,7 +201,7 @@ def open_campaign_memory(root: Path, settings: CampaignSettings) -> Any:
 
 
 def make_campaign_executor(spec: CampaignSpec, settings: CampaignSettings) -> Any:
-    from archlab.sandbox import make_executor
+    from archlab.sandbox.executor import make_executor
 
     try:
         return make_executor(spec.task, kind=settings.executor, workers=settings.workers,
@@ -198,6 +209,14 @@ def make_campaign_executor(spec: CampaignSpec, settings: CampaignSettings) -> An
     except Exception as exc:
         raise CampaignError(f"could not start the {settings.executor} executor: "
                             f"{' '.join(str(exc).split())}") from None
+
+
+def without_own_name(row: dict[str, Any], campaign: str) -> dict[str, Any]:
+    """Drop this campaign's own name from a memory row: a prompt must not depend on the
+    folder's name, or a replay into another folder would ask different questions."""
+    if row.get("campaign") == campaign:
+        return {k: v for k, v in row.items() if k != "campaign"}
+    return row
 
 
 def _num(exp: Any) -> int:

@@ -59,10 +59,12 @@ class CampaignSettings(BaseModel):
     api_base: str | None = None
     lightweight: bool = False  # no git commit and no analyst per experiment
     report_every_s: float = 60.0  # refresh report.md/html at most this often
+    write_report: bool = True  # False: no report.md/html at all (tests of the loop alone)
     recipe_overrides: dict[str, Any] = Field(default_factory=dict)  # e.g. {"steps": 60}
     eval_time_s: float = 300.0  # wall-clock limit of one evaluation
     eval_memory_mb: int = 4096
     grace_s: float = 60.0  # how long in-flight work may finish after a time budget
+    fidelities: list[float] = Field(default_factory=lambda: [0.5, 1.0])  # the evaluator picks one
     direction_every: int = 8  # the planner sets a direction every N proposals
     stall_limit: int = 200  # stop if this many proposals in a row train nothing
     progress: ProgressCallback | None = Field(default=None, exclude=True)

@@ -1,0 +1,23 @@
+"""Shared fixtures: one dataset cache per test session, tiny settings, torch on one thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from archlab.campaign import CampaignSettings
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("archlab-cache")
+
+
+@pytest.fixture
+def settings(cache_dir: Path) -> CampaignSettings:
+    return CampaignSettings(workers=2, embedder="hashing", cache_dir=cache_dir, report_every_s=3600, write_report=False,
+                            recipe_overrides={"steps": 30, "eval_every": 10}, eval_time_s=120)
