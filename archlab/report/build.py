@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from archlab.report import plots, summary
 from archlab.report.loader import CampaignView, ExperimentView, load_campaign
-from archlab.report.render import Image, atomic_write, render, save_image
+from archlab.report.render import Image, atomic_write, python_html, render, save_image
 from archlab.report.tree import DiffLine, tree_diagram, tree_stats, unified_diff
 
 FILES_DIR = "report_files"
@@ -33,6 +34,7 @@ class ExperimentSection(BaseModel):
     diff_of: str  # "model.py" or "arch.json": what the diff compares
     curve: Image | None
     tree: str
+    code_html: str  # highlighted model.py (HTML), empty when there is no code
 
 
 def _spec_rows(view: CampaignView) -> list[tuple[str, str]]:
@@ -56,17 +58,33 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _fresh(cached: Path, source: Path) -> bool:
+    """True when `cached` was made from the current `source` (finished experiments never change)."""
+    try:
+        return cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime
+    except OSError:
+        return False
+
+
 def _curve_image(view: CampaignView, exp: ExperimentView) -> Image | None:
     """The experiment's learning curve, redrawn only when its record changed."""
     cached = view.path / FILES_DIR / "curves" / f"{exp.id}.png"
-    record = view.path / "experiments" / exp.id / "record.json"
     alt = f"learning curve of {exp.id}"
-    try:
-        if cached.is_file() and cached.stat().st_mtime >= record.stat().st_mtime:
-            return Image(relpath=f"{FILES_DIR}/curves/{exp.id}.png", png=cached.read_bytes(), alt=alt)
-    except OSError:
-        pass
+    if _fresh(cached, view.path / "experiments" / exp.id / "record.json"):
+        return Image(relpath=f"{FILES_DIR}/curves/{exp.id}.png", png=cached.read_bytes(), alt=alt)
     return save_image(view.path, f"{FILES_DIR}/curves", f"{exp.id}.png", plots.learning_curve_plot(exp), alt)
+
+
+def _code_html(view: CampaignView, exp: ExperimentView) -> Markup:
+    """Highlighted model.py, cached like the curves: highlighting dominates a refresh."""
+    if not exp.code:
+        return Markup("")
+    cached = view.path / FILES_DIR / "code" / f"{exp.id}.html"
+    if _fresh(cached, view.path / "experiments" / exp.id / "model.py"):
+        return Markup(cached.read_text(encoding="utf-8"))
+    fragment = python_html(exp.code)
+    atomic_write(cached, str(fragment))
+    return fragment
 
 
 def _arch_text(exp: ExperimentView) -> str:
@@ -84,7 +102,8 @@ def _section(view: CampaignView, exp: ExperimentView) -> ExperimentSection:
             diff_of = "arch.json"
             diff = unified_diff(_arch_text(parent), _arch_text(exp), f"{parent.id}/arch.json", f"{exp.id}/arch.json")
     return ExperimentSection(exp=exp, parent=parent, diff=diff, diff_of=diff_of,
-                             curve=_curve_image(view, exp), tree=tree_diagram(exp.arch))
+                             curve=_curve_image(view, exp), tree=tree_diagram(exp.arch),
+                             code_html=_code_html(view, exp))
 
 
 def _experiment_insights(view: CampaignView) -> list[str]:

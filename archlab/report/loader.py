@@ -260,7 +260,8 @@ def load_campaign(campaign_dir: str | Path) -> CampaignView:
     view = CampaignView(path=path)
     view.spec = _load_optional(view, path / "spec.json", CampaignSpec.model_validate, None)
     experiments_dir = path / "experiments"
-    folders = sorted(p for p in experiments_dir.iterdir() if p.is_dir()) if experiments_dir.is_dir() else []
+    folders = sorted((p for p in experiments_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                     key=lambda p: (len(p.name), p.name)) if experiments_dir.is_dir() else []  # e9999 < e10000
     for folder in folders:
         if not (folder / "record.json").is_file():
             view.in_flight.append(folder.name)

@@ -11,7 +11,7 @@ import io
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 from pydantic import BaseModel
 
 from archlab.report.loader import ExperimentView
@@ -55,6 +55,13 @@ def _png(figure: Figure) -> bytes:
 
 def _percent_axis(axis: object) -> None:
     axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+
+
+def _short_count(value: float) -> str:
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:g}{unit}"
+    return f"{value:g}"
 
 
 def _target_line(axes: object, target: float | None) -> None:
@@ -116,6 +123,10 @@ def pareto_plot(series: list[Series], *, max_params: int | None, target: float |
                      label=f"max params {max_params:,}")
     _target_line(axes, target)
     axes.set_xscale("log")
+    # Plain "2k, 5k, 10k" ticks read better than 2×10³ (and skip mathtext).
+    axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _short_count(value)))
+    axes.xaxis.set_minor_formatter(NullFormatter())
     axes.set_xlabel("parameters (count, log scale)")
     axes.set_ylabel("validation accuracy (%)")
     _percent_axis(axes.yaxis)
