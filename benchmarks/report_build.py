@@ -16,10 +16,20 @@ from archlab.report import build_report, compare
 from archlab.report.demo_campaign import make_demo_campaign
 
 
-def _timed(action) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+class _Timed:
+    """Wall and CPU seconds of one call (CPU time is the fairer figure on a busy machine)."""
+
+    def __init__(self, action) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        action()
+        self.wall, self.cpu = time.perf_counter() - wall, time.process_time() - cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} s wall ({self.cpu:.2f} s CPU)"
+
+
+def _timed(action) -> _Timed:
+    return _Timed(action)
 
 
 def main() -> None:
@@ -33,11 +43,11 @@ def main() -> None:
             cold = _timed(lambda: build_report(folder))
             warm = _timed(lambda: build_report(folder))
             html = folder / "report.html"
-            print(f"experiments={size}: cold build {cold:.2f} s, refresh with cached curves {warm:.2f} s, "
+            print(f"experiments={size}: cold build {cold}, refresh with cached curves {warm}, "
                   f"report.html {html.stat().st_size / 1e6:.2f} MB, report.md {(folder / 'report.md').stat().st_size / 1e3:.0f} kB")
         folders = [make_demo_campaign(root / s, strategy=s, n_experiments=40) for s in ("agentic", "evolution", "random")]
         seconds = _timed(lambda: compare(folders, root / "cmp"))
-        print(f"compare 3 campaigns x 40 experiments: {seconds:.2f} s")
+        print(f"compare 3 campaigns x 40 experiments: {seconds}")
 
 
 if __name__ == "__main__":
