@@ -1,15 +1,16 @@
 """The experiment memory: Chroma collections plus the queries agents need.
 
-Four collections per embedder: `experiments` (text of each record),
-`structures` (the structural vector of each tree, independent of text, with the
-Result for dedup), `insights` (distilled lessons) and `principles` (the seed
-library). Rows are keyed `campaign/id`, so campaigns can share one memory.
+Four collections per embedder: `experiments` (the embedded text of each
+record), `structures` (the structural vector of each tree, independent of
+text, with the Result JSON for dedup), `insights` (distilled lessons) and
+`principles` (the seed library). Rows are keyed `campaign/id`, so campaigns can share one memory.
 Every query returns small dicts ready to put into a prompt.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -25,8 +26,9 @@ from archlab.knowledge.principles import load_principles
 from archlab.knowledge.structure import size_mask, structural_vector
 from archlab.records import Result
 
-# Failures that depend only on the structure, so a retry would fail the same way.
-DETERMINISTIC_FAILURES = {"invalid", "compile", "constraint"}
+# Failures that depend only on the structure (and task), so a retry would fail the
+# same way. Not "constraint": constraints differ between campaigns sharing a memory.
+DETERMINISTIC_FAILURES = {"invalid", "compile"}
 _POOL = 4  # candidates fetched per wanted result when two rankings are fused
 _ANY = {"$gte": -1e30}  # "the key is present" for a numeric metadata field
 
@@ -144,18 +146,15 @@ class Memory:
 
     def _upsert(self, records: Sequence[ExperimentRecord]) -> None:
         keys = [record.key for record in records]
-        metas = [views.record_metadata(record) for record in records]
-        texts = self.embedder.embed([views.record_document(record) for record in records])
-        shapes = np.stack(
-            [structural_vector(r.arch, r.result.params, r.result.flops) for r in records]
-        )
-        self._experiments.upsert(
-            ids=keys, embeddings=texts, metadatas=metas,
-            documents=[views.record_document(record) for record in records],
-        )
+        metas, documents, shapes = zip(*(views.record_rows(record) for record in records))
+        metas, documents, shapes = list(metas), list(documents), np.stack(shapes)
+        # No Chroma documents: Chroma builds a full-text index over them, which
+        # halves insert speed, and nothing here searches text by keyword.
+        self._experiments.upsert(ids=keys, embeddings=self.embedder.embed(documents), metadatas=metas)
         self._structures.upsert(
-            ids=keys, embeddings=shapes, metadatas=metas,
-            documents=[record.result.model_dump_json() for record in records],
+            ids=keys, embeddings=shapes,
+            metadatas=[{**views.filter_metadata(meta), "result": record.result.model_dump_json()}
+                       for meta, record in zip(metas, records)],
         )
 
     def add_insight(self, text: str, campaign: str, meta: dict[str, Any] | None = None) -> str:
@@ -197,17 +196,29 @@ class Memory:
         return texts & shapes
 
     def _query(self, collection: Collection, vector: np.ndarray, n: int, where: dict | None,
-               embeddings: bool = False) -> list[tuple[str, dict, float, Any]]:
-        """Nearest rows as (key, metadata, distance, embedding or None)."""
-        if n <= 0 or collection.count() == 0:
-            return []
-        include = ["metadatas", "distances"] + (["embeddings"] if embeddings else [])
+               include: Sequence[str] = ("embeddings",)) -> dict[str, Any]:
+        """Chroma's nearest-n query, with Chroma's long filter errors cut to one line."""
         try:
-            found = collection.query(query_embeddings=[vector], n_results=n, where=where, include=include)
-        except Exception as error:  # Chroma's filter errors are long; keep one line
+            return collection.query(query_embeddings=[vector], n_results=max(1, n), where=where,
+                                    include=list(include))
+        except Exception as error:
             raise KnowledgeError(f"query failed: {one_line(error)}") from None
-        rows = found["embeddings"][0] if embeddings else [None] * len(found["ids"][0])
-        return list(zip(found["ids"][0], found["metadatas"][0], found["distances"][0], rows))
+
+    def _nearest(self, collection: Collection, vector: np.ndarray, n: int, where: dict | None) -> dict[str, Any]:
+        """Keys and stored vectors of the n nearest rows.
+
+        Metadata is fetched later for the final k only: reading it is the slow
+        part of a Chroma query (about 0.2 ms a row), the vectors are cheap.
+        """
+        found = self._query(collection, vector, n, where)
+        return dict(zip(found["ids"][0], found["embeddings"][0]))
+
+    @staticmethod
+    def _vectors(collection: Collection, keys: set[str]) -> dict[str, Any]:
+        if not keys:
+            return {}
+        got = collection.get(ids=sorted(keys), include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))
 
     def similar(
         self,
@@ -227,57 +238,48 @@ class Memory:
 
         `arch` is an Arch, its JSON (dict or str) or an ExperimentRecord (whose
         params and FLOPs are then used). Unknown params/FLOPs are left out of the
-        structural distance rather than guessed. With both arch and text, each
-        distance is scaled to [0, 1] and the two are averaged. `exclude` lists
-        `campaign/id` keys to leave out (e.g. the candidate itself).
+        structural distance rather than guessed. Distances: Euclidean on the
+        structural vector, cosine on text; with both, each is scaled to [0, 1]
+        and the two are averaged. `exclude` lists `campaign/id` keys to leave
+        out (e.g. the candidate itself). Lower distance is closer.
         """
         if arch is None and not text:
             raise KnowledgeError("similar() needs an arch, a text, or both")
         arch, params, flops = _arch_and_sizes(arch, params, flops)
         filters = _where(*_eq(campaign=campaign, status=status, family=family), where)
         wanted = k + len(exclude)
-        pool = wanted * _POOL if (arch is not None and text) else wanted
-        shape_d: dict[str, float] = {}
-        text_d: dict[str, float] = {}
-        metas: dict[str, dict] = {}
+        both = arch is not None and bool(text)
+        pool = wanted * _POOL if both else wanted
+        shapes: dict[str, Any] = {}
+        texts: dict[str, Any] = {}
         if arch is not None:
-            query = structural_vector(arch, params, flops)
-            mask = size_mask(params, flops)
-            # Fetch extra so the masked re-ranking can promote rows the raw query ranked lower.
-            n = max(pool, 20) if mask.min() == 0 else pool
-            for key, meta, _, row in self._query(self._structures, query, n, filters, embeddings=True):
-                shape_d[key] = float(np.linalg.norm((np.asarray(row) - query) * mask))
-                metas[key] = meta
+            shape_query, mask = structural_vector(arch, params, flops), size_mask(params, flops)
+            # Unknown sizes: fetch extra so the masked distance can re-rank the pool.
+            shapes = self._nearest(self._structures, shape_query, max(pool, 20) if mask.min() == 0 else pool, filters)
         if text:
-            vector = self.embedder.embed([text])[0]
-            for key, meta, distance, _ in self._query(self._experiments, vector, pool, filters):
-                text_d[key] = float(distance)
-                metas[key] = meta
-        if arch is not None and text:
-            self._fill_missing(shape_d, text_d, arch, params, flops, text)
-            scores = {key: 0.5 * shape_d[key] / (1 + shape_d[key]) + 0.25 * text_d[key] for key in metas}
-        else:
-            scores = shape_d or text_d
-        ranked = sorted((key for key in scores if key not in set(exclude)), key=lambda key: (scores[key], key))
-        return [views.compact_experiment(metas[key], scores[key]) for key in ranked[:k]]
+            text_query = self.embedder.embed([text])[0]
+            texts = self._nearest(self._experiments, text_query, pool, filters)
+        if both:  # every candidate gets both distances
+            shapes.update(self._vectors(self._structures, texts.keys() - shapes.keys()))
+            texts.update(self._vectors(self._experiments, shapes.keys() - texts.keys()))
 
-    def _fill_missing(self, shape_d: dict, text_d: dict, arch: Any, params, flops, text: str) -> None:
-        """Give every candidate both distances, fetching the embeddings one side lacks."""
-        need_shape = [key for key in text_d if key not in shape_d]
-        if need_shape:
-            query, mask = structural_vector(arch, params, flops), size_mask(params, flops)
-            got = self._structures.get(ids=need_shape, include=["embeddings"])
-            for key, row in zip(got["ids"], got["embeddings"]):
-                shape_d[key] = float(np.linalg.norm((np.asarray(row) - query) * mask))
-        need_text = [key for key in shape_d if key not in text_d]
-        if need_text:
-            vector = self.embedder.embed([text])[0]
-            got = self._experiments.get(ids=need_text, include=["embeddings"])
-            for key, row in zip(got["ids"], got["embeddings"]):
-                text_d[key] = float(1.0 - np.dot(np.asarray(row), vector) / (np.linalg.norm(row) * np.linalg.norm(vector) + 1e-12))
-        for distances in (shape_d, text_d):  # a row missing from one collection ranks last
-            for key in set(shape_d) | set(text_d):
-                distances.setdefault(key, float("inf"))
+        def distance(key: str) -> float:
+            shape = float(np.linalg.norm((np.asarray(shapes[key]) - shape_query) * mask)) if key in shapes else math.inf
+            cosine = 1.0 - float(np.dot(texts[key], text_query)) if key in texts else math.inf
+            if not both:
+                return shape if arch is not None else cosine
+            return 0.5 * (1.0 - 1.0 / (1.0 + shape)) + 0.25 * cosine
+
+        scores = {key: distance(key) for key in (shapes.keys() | texts.keys()) - set(exclude)}
+        top = sorted(scores, key=lambda key: (scores[key], key))[:k]
+        metas = self._metadata(top)
+        return [views.compact_experiment(metas[key], scores[key]) for key in top if key in metas]
+
+    def _metadata(self, keys: list[str]) -> dict[str, dict]:
+        if not keys:
+            return {}
+        got = self._experiments.get(ids=keys, include=["metadatas"])
+        return dict(zip(got["ids"], got["metadatas"]))
 
     def _ranked(self, k: int, metric: str, best_first: bool, family, campaign, where) -> list[dict]:
         if metric not in views.METRICS:
@@ -315,7 +317,7 @@ class Memory:
         found = self._insights.query(
             query_embeddings=self.embedder.embed([direction]), n_results=max(1, k),
             where=_where(*_eq(campaign=campaign)), include=["documents", "metadatas", "distances"],
-        ) if self._insights.count() else {"documents": [[]], "metadatas": [[]], "distances": [[]]}
+        )
         return [views.compact_insight(text, meta, distance) for text, meta, distance in
                 zip(found["documents"][0], found["metadatas"][0], found["distances"][0])]
 
@@ -323,25 +325,24 @@ class Memory:
         """The k design principles nearest to a goal, with the edits that realise them."""
         if not goal.strip():
             raise KnowledgeError("principles_for() needs a goal text")
-        rows = self._query(self._principles, self.embedder.embed([goal])[0], k, None)
-        return [views.compact_principle(meta, distance) for _, meta, distance, _ in rows]
+        found = self._query(self._principles, self.embedder.embed([goal])[0], k, None,
+                            include=("metadatas", "distances"))
+        return [views.compact_principle(meta, distance)
+                for meta, distance in zip(found["metadatas"][0], found["distances"][0])]
 
     def lookup(self, arch_hash: str, fidelity: float, task: str | None = None) -> Result | None:
         """A stored Result for this structure at this fidelity, marked cached; else None.
 
         Successful results are reused, and failures that depend only on the
-        structure (invalid, compile, constraint); a timeout or crash is retried.
+        structure (invalid, compile); a timeout or crash is retried. Pass `task`
+        when several tasks share the memory.
         Several matches: the oldest wins, so replays reuse the same one.
         """
         filters = _where({"arch_hash": arch_hash}, {"fidelity": {"$gte": fidelity - 1e-9}},
                          {"fidelity": {"$lte": fidelity + 1e-9}}, *_eq(task=task))
-        found = self._structures.get(where=filters, include=["documents", "metadatas"])
-        usable = [
-            (meta["created_ts"], meta["status"] != "ok", document)
-            for document, meta in zip(found["documents"], found["metadatas"])
-            if meta["status"] == "ok" or meta["failure"] in DETERMINISTIC_FAILURES
-        ]
+        found = self._structures.get(where=filters, include=["metadatas"])["metadatas"]
+        usable = [meta for meta in found if meta["status"] == "ok" or meta["failure"] in DETERMINISTIC_FAILURES]
         if not usable:
             return None
-        _, _, document = min(usable, key=lambda item: (item[1], item[0]))
-        return Result.model_validate_json(document).model_copy(update={"cached": True})
+        first = min(usable, key=lambda meta: (meta["status"] != "ok", meta["created_ts"]))
+        return Result.model_validate_json(first["result"]).model_copy(update={"cached": True})

@@ -118,12 +118,16 @@ def _log2(value: float) -> float:
     return math.log2(1.0 + max(value, 0.0))
 
 
-def structural_vector(arch: Any, params: int | None = None, flops: int | None = None) -> np.ndarray:
+def structural_vector(
+    arch: Any, params: int | None = None, flops: int | None = None,
+    walked: tuple[TreeStats, float] | None = None,
+) -> np.ndarray:
     """Numbers that describe the shape of a tree; unknown sizes are left at 0.
 
     Unknown params/FLOPs are masked at query time (see `size_mask`), not guessed.
+    `walked` reuses a `tree_stats` result when the caller has one.
     """
-    stats, depth = tree_stats(arch)
+    stats, depth = walked or tree_stats(arch)
     vector = np.zeros(STRUCTURE_DIM, dtype=np.float32)
     for op, count in stats.ops.items():
         vector[_bucket(op)] += count
@@ -160,9 +164,9 @@ def size_mask(params: int | None, flops: int | None) -> np.ndarray:
     return mask
 
 
-def arch_family(arch: Any) -> str:
+def arch_family(arch: Any, walked: tuple[TreeStats, float] | None = None) -> str:
     """A coarse family label used to group results: attention, recurrent, conv, mlp, other."""
-    ops = " ".join(tree_stats(arch)[0].ops).lower()
+    ops = " ".join((walked or tree_stats(arch))[0].ops).lower()
     for family, words in (
         ("attention", ("attn", "attention", "transformer")),
         ("recurrent", ("lstm", "gru", "rnn")),

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from archlab.knowledge.errors import KnowledgeError, one_line
 from archlab.knowledge.experiment import ExperimentRecord
-from archlab.knowledge.structure import arch_family, arch_summary, edit_summary
+from archlab.knowledge.structure import arch_family, arch_summary, edit_summary, structural_vector, tree_stats
 
 # Metrics that may be filtered on and sorted by; missing values are simply absent.
 METRICS = ("val_accuracy", "val_loss", "test_accuracy", "params", "flops", "latency_ms", "wall_s")
 LOWER_IS_BETTER = {"val_loss", "params", "flops", "latency_ms", "wall_s"}
 
 
-def record_metadata(record: ExperimentRecord) -> dict[str, Any]:
-    """Flat, filterable fields of a record (campaign, status, metrics, ...)."""
+def record_rows(record: ExperimentRecord) -> tuple[dict[str, Any], str, np.ndarray]:
+    """A record as Chroma stores it: flat metadata, the embedded text, the structural vector.
+
+    The tree is walked and summarised once here (indexing speed matters on reindex).
+    """
     result = record.result
+    walked = tree_stats(record.arch)
+    summary = arch_summary(record.arch, limit=400)
+    edit = edit_summary(record.edit)
     meta: dict[str, Any] = {
         "exp_id": record.id,
         "campaign": record.campaign,
@@ -31,35 +39,41 @@ def record_metadata(record: ExperimentRecord) -> dict[str, Any]:
         "error": one_line(result.error) if result.error else "",
         "fidelity": float(result.fidelity),
         "arch_hash": record.arch_hash,
-        "family": arch_family(record.arch),
+        "family": arch_family(record.arch, walked),
         "strategy": record.strategy,
         "task": record.task,
-        "summary": arch_summary(record.arch),
-        "edit": edit_summary(record.edit),
+        "summary": summary if len(summary) <= 160 else summary[:159] + "…",
+        "edit": edit,
         "created_ts": record.created_at.timestamp(),
     }
     for metric in METRICS:
         value = getattr(result, metric)
         if value is not None:
-            meta[metric] = float(value) if isinstance(value, float) else value
-    return meta
+            meta[metric] = value
+    outcome = (
+        f"val accuracy {result.val_accuracy:.4f}" if result.ok and result.val_accuracy is not None
+        else f"failed: {result.failure or 'unknown'} {meta['error']}"
+    )
+    parts = [f"architecture: {summary}", f"edit: {edit}", f"outcome: {outcome}",
+             record.analysis, " ".join(record.insights)]
+    document = "\n".join(part for part in parts if part)
+    vector = structural_vector(record.arch, result.params, result.flops, walked)
+    return meta, document, vector
+
+
+# Shown in prompts but never filtered on: kept only in the experiments collection,
+# so the structures collection (filters + Result) stays cheap to write.
+DISPLAY_ONLY = ("exp_id", "generation", "parents", "error", "summary", "edit")
+
+
+def filter_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The filterable part of a record's metadata."""
+    return {key: value for key, value in meta.items() if key not in DISPLAY_ONLY}
 
 
 def record_document(record: ExperimentRecord) -> str:
     """The text embedded for a record: what it is, how it was made, what was learnt."""
-    result = record.result
-    outcome = (
-        f"val accuracy {result.val_accuracy:.4f}" if result.ok and result.val_accuracy is not None
-        else f"failed: {result.failure or 'unknown'} {one_line(result.error) if result.error else ''}"
-    )
-    parts = [
-        f"architecture: {arch_summary(record.arch, limit=400)}",
-        f"edit: {edit_summary(record.edit)}",
-        f"outcome: {outcome}",
-        record.analysis,
-        " ".join(record.insights),
-    ]
-    return "\n".join(part for part in parts if part)
+    return record_rows(record)[1]
 
 
 def flat_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
