@@ -387,11 +387,16 @@ def main(argv: list[str] | None = None) -> int:
         _trace(debug)
         _err(str(exc))
         code = 1
-    except (KeyboardInterrupt, click.exceptions.Abort, _typer_click.Abort):
+    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
         _err("interrupted; continue with `archlab resume DIR`")
         code = 130
-    except (click.exceptions.Exit, _typer_click.Exit) as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         code = exc.exit_code
+    except BrokenPipeError:  # `archlab show ... | head`: the reader left, nothing to report
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's own flush
+        code = 0
+    except SystemExit as exc:  # Typer exits by itself on some I/O errors
+        code = exc.code if isinstance(exc.code, int) else 1
     except Exception as exc:  # a bug: still one line unless --debug
         _trace(debug)
         _err(f"{type(exc).__name__}: {one_line(exc)} (run with --debug for the traceback)")

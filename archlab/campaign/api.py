@@ -146,7 +146,7 @@ def _finish(ws: Workspace, state: CampaignState, settings: CampaignSettings, roo
     """Distil insights, write the report and the last commit."""
     records = load_records(ws)
     results = [Result.model_validate(r["result"]) for r in records]
-    if not settings.lightweight:
+    if not settings.lightweight and state_strategy(ws) == "agentic":
         try:
             insights = rooms.summarize(records)
         except Exception as exc:  # a spend stop here costs the insights, not the run
@@ -170,6 +170,10 @@ def _finish(ws: Workspace, state: CampaignState, settings: CampaignSettings, roo
         finals.append("experiments")
     ws.commit(finals, f"Campaign {state.status}: {state.stop_reason}")
     ws.close()
+
+
+def state_strategy(ws: Workspace) -> str:
+    return ws.load_spec().strategy
 
 
 def _fail(ws: Workspace, state: CampaignState, message: str) -> None:

@@ -169,14 +169,17 @@ class Orchestrator:
         record = entry.recorded if replaying else self.parts.finish(entry.candidate, result)
         self.parts.observe(entry.candidate, result)
         self.finished += 1
-        self._count(record, result, live=not replaying)
+        new_best = self._count(record, result)
         if not replaying:
             self._checkpoint()
             self.parts.commit(entry.candidate, result)
+            if new_best:
+                self.parts.tag_best(record["id"], result)
             self._progress(self._line(record, result))
             self._maybe_refresh_report()
 
-    def _count(self, record: dict[str, Any], result: Result, live: bool) -> None:
+    def _count(self, record: dict[str, Any], result: Result) -> bool:
+        """Update the counters and the leaderboard; True when this is a new best."""
         tally = self.tally
         if result.cached:
             tally.cached += 1
@@ -186,14 +189,14 @@ class Orchestrator:
             tally.evaluated += 1
             tally.failed += int(result.status == "failed")
         if not (result.ok and result.val_accuracy is not None):
-            return
+            return False
         row = LeaderboardRow(id=record["id"], val_accuracy=result.val_accuracy,
                              params=result.params, edit=self.parts.describe_edit(record.get("edit")))
         tally.board = sorted([*tally.board, row], key=lambda r: -(r.val_accuracy or 0.0))[:5]
         if tally.best_val is None or result.val_accuracy > tally.best_val:
             tally.best_val, tally.best_id = result.val_accuracy, record["id"]
-            if live:
-                self.parts.tag_best(record["id"], result)
+            return True
+        return False
 
     def _drain(self) -> None:
         """Finish in-flight work: all of it after an eval budget, within a grace after time."""

@@ -216,7 +216,7 @@ class Parts:
             strategy=self.spec.strategy, task=self.spec.task,
             created_at=candidate.created_at, finished_at=datetime.now(timezone.utc))
         plain = record.model_copy()  # memory gets no analysis: decisions must not depend on it
-        if not self.lightweight:
+        if not self.lightweight and self.spec.strategy == "agentic":  # baselines use no model at all
             parent = self._parent_record(candidate)
             memories = self.memories(candidate.arch, self.describe_edit(candidate.edit),
                                      exp_number(candidate.exp_id))

@@ -13,8 +13,11 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("archlab-cache")
+def cache_dir() -> Path:
+    """The ordinary dataset cache (ARCHLAB_CACHE or ~/.cache/archlab): MNIST-1D is made once."""
+    from archlab.sandbox.tasks import default_cache_dir
+
+    return default_cache_dir()
 
 
 @pytest.fixture
