@@ -10,6 +10,7 @@ limit `memory`; each with the exception's one line plus the traceback tail.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import traceback
@@ -24,7 +25,7 @@ from archlab.sandbox.requests import EvalRequest
 from archlab.sandbox.tasks import Task, TaskError
 from archlab.sandbox.trainer import DeviceData, train
 
-TRACEBACK_LINES = 12
+TRACEBACK_FRAMES = 6
 OOM_PATTERN = re.compile(r"can't allocate memory|not enough memory|out of memory|Cannot allocate memory", re.I)
 LATENCY_REPEATS = 10  # median of 10 single-example forwards: stable enough, cheap next to training
 
@@ -116,9 +117,14 @@ def failed(kind: FailureKind, message: str, **facts) -> Result:
 
 def failure(kind: FailureKind, exc: BaseException, **facts) -> Result:
     """A failed Result from an exception: its one line, then the traceback tail."""
-    tail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip().splitlines()
-    head = f"{type(exc).__name__}: {_one_line(exc)}"
-    return Result(status="failed", failure=kind, error="\n".join([head, *tail[-TRACEBACK_LINES:]]), **facts)
+    frames = traceback.extract_tb(exc.__traceback__)
+    # torch's own module-dispatch frames say nothing about the candidate: keep the others
+    useful = [f for f in frames if f"{os.sep}torch{os.sep}" not in f.filename] or frames
+    tail = "".join(traceback.format_list(useful[-TRACEBACK_FRAMES:])).rstrip().splitlines()
+    message = _one_line(exc)
+    head = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return Result(status="failed", failure=kind, error="\n".join([head, "Traceback (innermost last):", *tail]),
+                  **facts)
 
 
 def failure_kind(exc: BaseException) -> FailureKind:

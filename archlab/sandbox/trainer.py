@@ -20,6 +20,7 @@ from archlab.sandbox.data import Splits
 from archlab.sandbox.tasks import TrainRecipe
 
 EVAL_BATCH = 1024  # inference batch for accuracy passes; bounded so large datasets fit
+TRAIN_PROBE = 1000  # training samples scored for train accuracy (see train_probe)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def train(model: nn.Module, data: DeviceData, recipe: TrainRecipe, steps: int, s
     order, cursor = rng.permutation(n), 0
     curve: list[CurvePoint] = []
     window_loss, window_steps, done = 0.0, 0, 0
+    val_acc, val_loss = None, float("nan")
     model.train()
     start = time.perf_counter()
     for step in range(1, steps + 1):
@@ -111,18 +113,27 @@ def train(model: nn.Module, data: DeviceData, recipe: TrainRecipe, steps: int, s
         done = step
         window_loss, window_steps = window_loss + value, window_steps + 1
         if step % recipe.eval_every == 0 or step == steps:
-            val_acc, _ = evaluate(model, data.x_val, data.y_val)
+            val_acc, val_loss = evaluate(model, data.x_val, data.y_val)
             curve.append(CurvePoint(step=step, train_loss=window_loss / window_steps, val_accuracy=val_acc))
             window_loss, window_steps = 0.0, 0
             model.train()
-    train_s = time.perf_counter() - start
-    val_acc, val_loss = evaluate(model, data.x_val, data.y_val)
+    train_s = time.perf_counter() - start  # the last curve point already scored the final model on validation
     if not math.isfinite(val_loss):
         return TrainOutcome(steps=done, train_s=train_s, diverged=True, curve=curve)
-    train_acc, _ = evaluate(model, data.x_train, data.y_train)
+    probe = train_probe(n, seed)
+    train_acc, _ = evaluate(model, data.x_train[probe], data.y_train[probe])
     test_acc, test_loss = evaluate(model, data.x_test, data.y_test)
     return TrainOutcome(steps=done, train_s=train_s, diverged=False, curve=curve, train_accuracy=train_acc,
                         val_accuracy=val_acc, val_loss=val_loss, test_accuracy=test_acc, test_loss=test_loss)
+
+
+def train_probe(n: int, seed: int) -> torch.Tensor:
+    """Indices of the training samples scored for train accuracy: at most TRAIN_PROBE, seeded.
+
+    Train accuracy only feeds the train/validation gap check; a fixed subset
+    keeps its cost small next to a short training run.
+    """
+    return torch.from_numpy(np.sort(np.random.default_rng(seed).permutation(n)[:TRAIN_PROBE]))
 
 
 @torch.no_grad()

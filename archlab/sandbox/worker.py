@@ -17,7 +17,6 @@ starts refusing things; only then does candidate code ever run here.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import time
@@ -77,8 +76,7 @@ def serve(req: EvalRequest, bench: Workbench, limit_memory: bool) -> Result:
         if limit_memory:
             guard.set_memory_limit(None)  # back to the hard cap, so the worker itself can carry on
     result.peak_mem_mb = guard.peak_rss_mb()
-    gc.collect()
-    return result
+    return result  # no gc.collect(): with torch loaded a full collection costs more than a short training run
 
 
 def warm_up(bench: Workbench) -> None:
