@@ -31,7 +31,7 @@ def _metrics(result: Any) -> dict[str, Any]:
 def edit_text(edit: Any) -> tuple[str, str | None]:
     """(one-line description, kind) of an edit given as tools.Edit, a dict, a string or None."""
     if edit is None:
-        return "no edit (a seed)", None
+        return "a seed architecture (no edit)", None
     if hasattr(edit, "describe"):
         return edit.describe(), getattr(edit, "kind", None)
     if isinstance(edit, dict):

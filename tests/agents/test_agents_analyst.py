@@ -61,3 +61,8 @@ def test_summary_distils_per_kind_statistics_and_the_best():
 def test_summary_fallback_keeps_earlier_insights():
     client = ScriptedClient(["no", "no"])
     assert Analyst(client).summarize([], ["a", "b", "a"]) == ["a", "b"]
+
+
+def test_a_seed_is_described_without_a_parent_comparison():
+    analysis = Analyst(LLMClient("mock")).analyze(record("e0001", 0.91, 5210))
+    assert analysis.text == "e0001 is a seed architecture (no edit); val accuracy 0.9100 (no parent to compare); params 5210."

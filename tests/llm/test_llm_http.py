@@ -108,3 +108,14 @@ def test_self_hosted_endpoint_and_mock_need_no_key(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     check_model("mock")
     check_model("openai/mock", api_base="http://127.0.0.1:9/v1")
+
+
+def test_mock_token_count_is_close_to_a_real_bpe_count():
+    from archlab.llm import mock
+    from archlab.llm.providers import count_tokens
+
+    messages = GOAL + [{"role": "user", "content": "MENU:\n```json\n" + json.dumps(
+        [{"id": f"E{i}", "kind": "insert", "path": f"root.{i}", "free": {"out_channels": [8, 16, 32, 64]}}
+         for i in range(20)]) + "\n```"}]
+    estimate, real = mock.count_tokens(mock.prompt_text(messages)), count_tokens(messages)
+    assert abs(estimate - real) / real < 0.2

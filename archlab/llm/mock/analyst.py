@@ -23,7 +23,7 @@ def analyze(prompt: str, rng: random.Random) -> dict:
         text = f"{name} ({edit}) failed: {child.get('failure') or 'unknown'}; no metric to compare."
         return {"text": text, "insights": [f"{kind} ({edit}) can fail with {child.get('failure')}"], "verdict": "failed"}
     cv, pv = child.get("val_accuracy"), parent.get("val_accuracy")
-    parts = [f"{name} applied {edit}"]
+    parts = [f"{name} applied {edit}" if exp.get("edit_kind") else f"{name} is {edit}"]
     if cv is not None and pv is not None:
         delta = cv - pv
         verdict = "improved" if delta > 0.002 else "worse" if delta < -0.002 else "neutral"
@@ -32,8 +32,10 @@ def analyze(prompt: str, rng: random.Random) -> dict:
         delta, verdict = None, "neutral"
         if cv is not None:
             parts.append(f"val accuracy {cv:.4f} (no parent to compare)")
-    if child.get("params") is not None:
-        parts.append(f"params {parent.get('params', 'n/a')} -> {child['params']} ({_pct(child['params'], parent.get('params'))})")
+    if child.get("params") is not None and parent.get("params") is not None:
+        parts.append(f"params {parent['params']} -> {child['params']} ({_pct(child['params'], parent['params'])})")
+    elif child.get("params") is not None:
+        parts.append(f"params {child['params']}")
     if child.get("latency_ms") is not None and parent.get("latency_ms") is not None:
         parts.append(f"latency {parent['latency_ms']:.3f} -> {child['latency_ms']:.3f} ms")
     insights = []
