@@ -16,11 +16,15 @@ import json
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from archlab.records import CampaignSpec, Result
+
+
+T = TypeVar("T")
 
 
 class ReportError(ValueError):
@@ -236,7 +240,7 @@ def _parse_insights(raw: Any) -> list[str]:
     return [t for t in texts if t]
 
 
-def _load_optional(view: CampaignView, path: Path, parse: Any, default: Any) -> Any:
+def _load_optional(view: CampaignView, path: Path, parse: Callable[[Any], T], default: T) -> T:
     if not path.is_file():
         return default
     try:

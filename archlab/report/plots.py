@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
@@ -36,7 +38,7 @@ def color_for(strategy: str, index: int) -> str:
     return STRATEGY_COLORS.get(strategy, EXTRA_COLORS[index % len(EXTRA_COLORS)])
 
 
-def _new_figure(width: float = 7.5, height: float = 4.2, right: float = 0.97) -> tuple[Figure, object]:
+def _new_figure(width: float = 7.5, height: float = 4.2, right: float = 0.97) -> tuple[Figure, Axes]:
     # Fixed margins rather than constrained layout: the report is refreshed during a
     # run and constrained layout costs several times the drawing itself.
     figure = Figure(figsize=(width, height), dpi=DPI)
@@ -53,7 +55,7 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _percent_axis(axis: object) -> None:
+def _percent_axis(axis: Axis) -> None:
     axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
 
 
@@ -64,7 +66,7 @@ def _short_count(value: float) -> str:
     return f"{value:g}"
 
 
-def _target_line(axes: object, target: float | None) -> None:
+def _target_line(axes: Axes, target: float | None) -> None:
     if target is not None:
         axes.axhline(target, color="#d62728", linestyle="--", linewidth=1, label=f"target {target:.1%}")
 
