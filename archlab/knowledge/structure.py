@@ -31,6 +31,7 @@ _WIDTH_WORDS = ("channels", "features", "width", "units", "hidden", "dim", "out"
 _KERNEL_WORDS = ("kernel",)
 _DILATION_WORDS = ("dilation",)
 _BRANCHING_OPS = ("parallel", "residual")
+_VARIANT_PARAMS = ("fn", "kind", "mode", "type", "merge")
 
 
 @dataclass
@@ -79,6 +80,10 @@ def _collect(node: dict, stats: TreeStats, multiplier: float, level: int) -> flo
     """Walk one node; return its layer depth (leaves on the longest path)."""
     op = str(node.get("op", "?"))
     stats.ops[op] = stats.ops.get(op, 0.0) + multiplier
+    for name in _VARIANT_PARAMS:  # act(fn=relu) and act(fn=gelu) differ in the histogram too
+        variant = (node.get("params") or {}).get(name)
+        if isinstance(variant, str):
+            stats.ops[f"{op}:{variant}"] = stats.ops.get(f"{op}:{variant}", 0.0) + multiplier
     stats.nesting = max(stats.nesting, level)
     for name, value in (node.get("params") or {}).items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -207,12 +212,22 @@ def arch_summary(arch: Any, limit: int = 160) -> str:
 
 
 def edit_summary(edit: dict | None) -> str:
-    """An applied edit on one line; seeds (no edit) say so."""
+    """An applied edit on one line, worded as the coder's menu words it; seeds say so.
+
+    Uses archlab.tools' own `Edit.describe()` so memory rows and menus read the
+    same; an edit JSON that tools cannot read falls back to a similar wording.
+    """
     if not edit:
         return "seed"
     if isinstance(edit.get("description"), str):
         return edit["description"]
-    values = {**(edit.get("fixed") or {}), **(edit.get("values") or {})}
-    shown = _format_params({k: v for k, v in values.items() if not isinstance(v, dict)})
-    where = f" at {edit['path']}" if edit.get("path") else ""
-    return f"{edit.get('kind', 'edit')}{where}{' ' + shown if shown else ''}"
+    try:
+        from archlab.tools import Edit  # lazy: tools imports torch
+
+        return Edit.model_validate(edit).describe()
+    except Exception:  # a foreign or older edit JSON: describe it ourselves
+        fixed = {k: v for k, v in (edit.get("fixed") or {}).items() if not isinstance(v, (dict, list))}
+        what = fixed.pop("op", "")
+        words = [str(edit.get("kind", "edit")), str(edit.get("path", "")), str(what)]
+        words += [f"{k}={v}" for k, v in fixed.items()]
+        return " ".join(word for word in words if word)

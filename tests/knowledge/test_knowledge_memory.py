@@ -128,3 +128,21 @@ def test_empty_memory_answers_with_nothing(memory):
     assert memory.similar(conv_net(), "anything", k=3) == []
     assert memory.best(3) == [] and memory.failures(3) == [] and memory.insights_for("x") == []
     assert memory.lookup("h", 1.0) is None
+
+
+def test_real_arch_objects_from_tools(memory):
+    from archlab import tools
+
+    rng = __import__("random").Random(1)
+    seed = tools.seeds.mnist1d_cnn()
+    edit = next(e for e in tools.legal_edits(seed, (1, 40)) if e.kind == "wrap_residual").sample(rng)
+    child = tools.apply(seed, edit)
+    rows = [record(1, seed.model_dump(mode="json"), ok(0.7), arch_hash=tools.arch_hash(seed)),
+            record(2, child.model_dump(mode="json"), ok(0.8), arch_hash=tools.arch_hash(child),
+                   edit=edit.model_dump(mode="json"), parent_ids=["e0001"]),
+            record(3, tools.seeds.mlp().model_dump(mode="json"), ok(0.5), arch_hash=tools.arch_hash(tools.seeds.mlp()))]
+    memory.add_many(rows)
+    near = memory.similar(child, k=2)  # an Arch object, not JSON
+    assert [row["id"] for row in near] == ["e0002", "e0001"]
+    assert near[0]["edit"] == edit.describe()
+    assert memory.lookup(tools.arch_hash(tools.apply(seed, edit)), 1.0).val_accuracy == 0.8

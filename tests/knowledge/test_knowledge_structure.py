@@ -1,6 +1,7 @@
 """The structural view of a tree: one-line summaries, families and vectors."""
 
 import json
+import random
 
 import numpy as np
 import pytest
@@ -20,10 +21,35 @@ def test_long_summaries_are_cut():
     assert len(arch_summary(conv_net(blocks=40), limit=80)) == 80
 
 
-def test_edit_summary_names_kind_place_and_values():
-    assert edit_summary({"kind": "set_param", "path": "root.1", "fixed": {"kernel": 7}, "free": {}}) \
-        == "set_param at root.1 (kernel=7)"
+def test_edit_summary_reads_like_the_coders_menu():
+    from archlab import tools
+
+    rng = random.Random(0)
+    menu = tools.legal_edits(tools.seeds.mnist1d_cnn(), (1, 40))
+    for edit in rng.sample(menu, 5):
+        filled = edit.sample(rng)
+        assert edit_summary(filled.model_dump(mode="json")) == filled.describe()
     assert edit_summary(None) == "seed"
+
+
+def test_edit_summary_of_an_unknown_edit_still_names_kind_place_and_values():
+    assert edit_summary({"kind": "grow", "path": "root.1", "fixed": {"op": "conv", "kernel": 7}}) \
+        == "grow root.1 conv kernel=7"
+
+
+def test_real_seed_trees_are_summarised_and_told_apart():
+    from archlab import tools
+
+    cnn, mlp_seed = tools.seeds.mnist1d_cnn(), tools.seeds.mlp()
+    assert arch_summary(cnn).startswith("conv(out_channels=25,kernel=5")
+    assert (arch_family(cnn), arch_family(mlp_seed)) == ("conv", "mlp")
+    assert np.linalg.norm(structural_vector(cnn) - structural_vector(mlp_seed)) > 1
+
+
+def test_swapping_an_activation_changes_the_vector():
+    relu = {"op": "seq", "params": {}, "children": [{"op": "act", "params": {"fn": "relu"}, "children": []}]}
+    gelu = {"op": "seq", "params": {}, "children": [{"op": "act", "params": {"fn": "gelu"}, "children": []}]}
+    assert not np.array_equal(structural_vector(relu), structural_vector(gelu))
 
 
 def test_family_labels():
