@@ -12,7 +12,8 @@ The public API (other rooms and outside scripts use only these names):
 - `arch_hash(arch) -> str`, `canonical(arch)`.
 - `count_params`, `count_flops`, `measure_latency`.
 - `seeds.mlp()`, `seeds.mnist1d_cnn()`, `seeds.by_name(name)`.
-- `mine(source_or_path, ...)` -> `MiningReport` (code mining; see mining.py).
+- `mine(path_or_module, source=None) -> MiningReport`, `with_mined(arch, *ops)`:
+  code mining (executes the source: sandbox only; see mining.py).
 - `ArchError`, `EditError`, `MiningError`: one-line messages.
 
 Nothing here knows about agents, search or language models.
@@ -25,6 +26,7 @@ from archlab.tools.edits import EDIT_KINDS, Domain, Edit, apply, legal_edits
 from archlab.tools.errors import ArchError, EditError, MiningError
 from archlab.tools.ir import Arch, MinedOp, MinedParam, Node
 from archlab.tools.metrics import count_flops, count_params, measure_latency
+from archlab.tools.mining import MiningReport, mine, with_mined
 from archlab.tools.render import load_rendered, render
 from archlab.tools.shapes import validate
 
@@ -32,5 +34,5 @@ __all__ = [
     "Arch", "Node", "MinedOp", "MinedParam", "validate", "build", "render", "load_rendered",
     "legal_edits", "apply", "Edit", "Domain", "EDIT_KINDS", "arch_hash", "canonical",
     "count_params", "count_flops", "measure_latency", "seeds",
-    "ArchError", "EditError", "MiningError",
+    "ArchError", "EditError", "MiningError", "mine", "with_mined", "MiningReport",
 ]

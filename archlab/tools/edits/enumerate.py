@@ -14,18 +14,26 @@ from typing import Any, Callable, Iterable
 
 from archlab.tools.errors import ArchError, EditError, ShapeError
 from archlab.tools.ir import ROOT, Arch, Node, child_path, iter_nodes
-from archlab.tools.ops.composite import skip_projection
+from archlab.tools.ops.composite import projection_problem
 from archlab.tools.ops.spec import OpSpec
 from archlab.tools.shapes import Children, Entry, Shapes, checked_shapes
 from archlab.tools.tensors import TensorType
 
 from archlab.tools.edits.fits import Fits
-from archlab.tools.edits.model import EDIT_KINDS, Domain, Edit
+from archlab.tools.edits.model import EDIT_KINDS, Domain, Edit, trusted_model
 from archlab.tools.edits.variants import Variants, compute_variants
 
 # Params edited by their own kinds rather than set_param.
 SWAP_KIND: dict[tuple[str, str], str] = {("act", "fn"): "swap_act", ("norm", "kind"): "swap_norm"}
 MAX_DONOR_SUBTREES = 48  # crossover: distinct donor subtrees considered, in pre-order
+# Keep the menu meaningful (and a 1,000-node menu fast): which ops may replace
+# which, what may become a parallel branch, and which nodes may grow one.
+REPLACE_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset({"conv", "sepconv", "attention", "gru", "linear", "se", "pool"}),
+    frozenset({"flatten", "gap", "to_tokens"}),
+)
+BRANCH_OPS = frozenset({"conv", "sepconv", "linear", "attention", "gru", "pool"})
+NO_BRANCH_AT = frozenset({"identity", "seq", "act", "norm", "dropout", "flatten", "gap", "to_tokens"})
 
 
 def legal_edits(arch: Arch, input_shape: tuple[int, ...], *, donor: Arch | None = None,
@@ -54,10 +62,27 @@ class _Menu:
         self.input_shape = list(shapes.t_in.shape)
         self._variants: dict[tuple[str, TensorType], Variants | None] = {}
         self._insertable: list[OpSpec] = [s for s in shapes.ops.specs() if s.insert_free is not None and s.is_leaf]
+        self._branch_ops = [s for s in self._insertable if s.name in BRANCH_OPS or s.family == "mined"]
+        self._domains: dict[tuple[Any, ...], Domain] = {}
 
     def edit(self, kind: str, path: str, fixed: dict[str, Any], free: dict[str, Domain] | None = None) -> Edit:
-        return Edit.model_construct(kind=kind, path=path, fixed=fixed, free=free or {},
-                                    input_shape=self.input_shape)
+        return trusted_model(Edit, kind=kind, path=path, fixed=fixed, free=free or {},
+                             input_shape=self.input_shape)
+
+    def domain(self, values: list[Any]) -> Domain:
+        """Domains are immutable: share one object per distinct value list."""
+        key = tuple((type(v), v) for v in values)
+        found = self._domains.get(key)
+        if found is None:
+            found = self._domains[key] = Domain.trusted(values)
+        return found
+
+    def replacements(self, op: str) -> list[OpSpec]:
+        group = next((g for g in REPLACE_GROUPS if op in g), None)
+        if group is None and not op.startswith("mined."):
+            return []
+        group = group or REPLACE_GROUPS[0]
+        return [s for s in self._insertable if s.name != op and (s.name in group or s.family == "mined")]
 
     def wants(self, path: str) -> bool:
         return self.only is None or self.only == path
@@ -99,7 +124,7 @@ class _Menu:
             ok = [v for v in candidates if not _same_value(v, current)
                   and self._param_fits(path, entry, spec, p, name, v)]
             if ok:
-                yield self.edit("set_param", path, {"op": node.op, "param": name}, {name: Domain.trusted(ok)})
+                yield self.edit("set_param", path, {"op": node.op, "param": name}, {name: self.domain(ok)})
 
     def _param_fits(self, path: str, entry: Entry, spec: OpSpec, p: Any, name: str, value: Any) -> bool:
         node = entry.node
@@ -129,7 +154,7 @@ class _Menu:
             except ShapeError:
                 continue
         if ok:
-            yield self.edit(kind, path, {"op": op}, {param: Domain.trusted(ok)})
+            yield self.edit(kind, path, {"op": op}, {param: self.domain(ok)})
 
     def swap_act(self, path: str, entry: Entry) -> Iterable[Edit]:
         return self._swap("swap_act", "act", "fn", path, entry)
@@ -148,7 +173,7 @@ class _Menu:
             accept = _cached(lambda out, i=index: self.fits.insert_type(path, i, out))
             for spec in self._insertable:
                 v = self.variants(spec, t)
-                free = v.free_domains(accept) if v is not None else None
+                free = v.free_domains(accept, self.domain) if v is not None else None
                 if free is not None:
                     yield self.edit("insert", where, {"op": spec.name, **v.defaults}, free)  # type: ignore[union-attr]
 
@@ -157,11 +182,9 @@ class _Menu:
         if not self.wants(path) or node.children or not self.fits.single(path):
             return
         accept = _cached(lambda out: self.fits.output_change(path, out))
-        for spec in self._insertable:
-            if spec.name == node.op:
-                continue
+        for spec in self.replacements(node.op):
             v = self.variants(spec, entry.ins[0])
-            free = v.free_domains(accept) if v is not None else None
+            free = v.free_domains(accept, self.domain) if v is not None else None
             if free is not None:
                 yield self.edit("replace", path, {"op": spec.name, **v.defaults}, free)  # type: ignore[union-attr]
 
@@ -175,20 +198,17 @@ class _Menu:
     def wrap_residual(self, path: str, entry: Entry) -> Iterable[Edit]:
         if not self.wants(path) or entry.node.op in ("identity", "residual"):
             return
-        try:
-            for t, o in zip(entry.ins, entry.outs):
-                skip_projection(t, o)
-        except ShapeError:
+        if any(projection_problem(t, o) for t, o in zip(entry.ins, entry.outs) if t != o):
             return
         yield self.edit("wrap_residual", path, {"op": entry.node.op})
 
     def add_branch(self, path: str, entry: Entry) -> Iterable[Edit]:
         node = entry.node
-        if not self.wants(path) or node.op in ("identity", "seq") or not self.fits.single(path):
+        if not self.wants(path) or node.op in NO_BRANCH_AT or not self.fits.single(path):
             return
         t, o = entry.ins[0], entry.outs[0]
         merges = [self.shapes.params(node).merge] if node.op == "parallel" else ["add", "concat"]  # type: ignore[attr-defined]
-        candidates: list[OpSpec | None] = [None, *self._insertable]  # None: an identity branch
+        candidates: list[OpSpec | None] = [None, *self._branch_ops]  # None: an identity branch
         for merge in merges:
             accept = _cached(lambda b, m=merge: self._branch_fits(path, o, b, m))
             for spec in candidates:
@@ -197,7 +217,7 @@ class _Menu:
                         yield self.edit("add_branch", path, {"op": "identity", "merge": merge})
                     continue
                 v = self.variants(spec, t)
-                free = v.free_domains(accept) if v is not None else None
+                free = v.free_domains(accept, self.domain) if v is not None else None
                 if free is not None:
                     yield self.edit("add_branch", path, {"op": spec.name, "merge": merge, **v.defaults}, free)  # type: ignore[union-attr]
 
@@ -222,7 +242,7 @@ class _Menu:
             if ddict != own:
                 ok[dpath] = ddict
         if ok:
-            yield self.edit("crossover", path, {"subtrees": ok}, {"donor_path": Domain.trusted(list(ok))})
+            yield self.edit("crossover", path, {"subtrees": ok}, {"donor_path": self.domain(list(ok))})
 
     def extra(self, path: str, entry: Entry) -> Iterable[Edit]:
         """Op-specific edits (e.g. `cell_edge` of the NB201 cell) through `OpSpec.extra_edits`."""

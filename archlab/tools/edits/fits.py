@@ -25,6 +25,10 @@ class Fits:
 
     def __init__(self, shapes: Shapes) -> None:
         self.shapes = shapes
+        # Memos make a whole menu linear: a new type travelling down a long seq
+        # (a pool inserted anywhere before 200 blocks) is walked once, not once per place.
+        self._seq_memo: dict[tuple[str, int, TensorType], TensorType | ShapeError] = {}
+        self._up_memo: dict[tuple[str, TensorType], bool] = {}
 
     def single(self, path: str) -> bool:
         """True when the node at `path` is inferred once (not inside a multi-copy repeat)."""
@@ -41,20 +45,30 @@ class Fits:
     def output_change(self, path: str, new_out: TensorType) -> bool:
         """Is the tree valid if the (single-context) node at `path` now outputs `new_out`?"""
         entries = self.shapes.entries
+        visited: list[tuple[str, TensorType]] = []
+        result = True
         while True:
             entry = entries[path]
-            if new_out == entry.outs[0]:
-                return True
-            if path == ROOT or entry.parent is None:
-                return True  # the head flattens any type
-            parent = entries[entry.parent]
-            if len(parent.ins) != 1:
-                return False  # unreachable: a single-context node has single-context ancestors
+            if new_out == entry.outs[0] or entry.parent is None:
+                break  # unchanged from here on, or the root: the head flattens any type
+            key = (path, new_out)
+            hit = self._up_memo.get(key)
+            if hit is not None:
+                result = hit
+                break
+            visited.append(key)
+            if len(entries[entry.parent].ins) != 1:
+                result = False  # unreachable: a single-context node has single-context ancestors
+                break
             try:
                 new_out = self._parent_out(entry.parent, entry.index, new_out)
             except ShapeError:
-                return False
+                result = False
+                break
             path = entry.parent
+        for key in visited:
+            self._up_memo[key] = result
+        return result
 
     def insert(self, seq_path: str, index: int, new: Node) -> bool:
         """Is the tree valid with `new` inserted as child `index` of the seq at `seq_path`?"""
@@ -102,13 +116,30 @@ class Fits:
     def _seq_from(self, seq_path: str, start: int, t: TensorType) -> TensorType:
         """Output of the seq when child `start` receives `t`; stops early once types agree."""
         entries = self.shapes.entries
-        seq = entries[seq_path].node
-        for i in range(start, len(seq.children)):
-            child = entries[child_path(seq_path, i)]
-            if t == child.ins[0]:
-                return entries[seq_path].outs[0]
-            t = self.shapes.infer(seq.children[i], t)
-        return t
+        seq = entries[seq_path]
+        visited: list[tuple[str, int, TensorType]] = []
+        result: TensorType | ShapeError | None = None
+        for i in range(start, len(seq.node.children)):
+            key = (seq_path, i, t)
+            result = self._seq_memo.get(key)
+            if result is not None:
+                break
+            visited.append(key)
+            if t == entries[child_path(seq_path, i)].ins[0]:
+                result = seq.outs[0]
+                break
+            try:
+                t = self.shapes.infer(seq.node.children[i], t)
+            except ShapeError as exc:
+                result = exc
+                break
+        if result is None:
+            result = t
+        for key in visited:
+            self._seq_memo[key] = result
+        if isinstance(result, ShapeError):
+            raise result
+        return result
 
     def _parent_out(self, parent_path: str, index: int, child_out: TensorType) -> TensorType:
         """New output of a composite whose child `index` now outputs `child_out`."""

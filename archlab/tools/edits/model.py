@@ -50,7 +50,7 @@ class Domain(BaseModel):
     def trusted(cls, values: list[Any]) -> "Domain":
         """Like `of` without validation, for the menu builder (values are non-empty by construction)."""
         is_int = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
-        return cls.model_construct(type="int" if is_int else "choice", values=values, low=None, high=None)
+        return trusted_model(cls, type="int" if is_int else "choice", values=values, low=None, high=None)
 
     def contains(self, value: Any) -> bool:
         if self.values is not None:
@@ -72,6 +72,22 @@ class Domain(BaseModel):
         if self.values is not None:
             return "{" + ",".join(_short(v) for v in self.values) + "}"
         return f"[{_short(self.low)}..{_short(self.high)}]"
+
+
+def trusted_model(cls: type[BaseModel], **values: Any) -> Any:
+    """Construct a pydantic model from already-valid values, skipping validation.
+
+    `model_construct` does the same but costs ~30 us; a 1,000-node menu builds
+    tens of thousands of entries, so this sets the four slots pydantic v2 reads
+    directly. `values` must name every field (the tests compare with normal
+    construction).
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _num_eq(a: Any, b: Any) -> bool:

@@ -32,18 +32,19 @@ class Variants:
     others: dict[str, list[Any]]  # free params that keep the output type: valid values
     base_out: TensorType | None  # output with every param at its default
 
-    def free_domains(self, accept: Callable[[TensorType], bool]) -> dict[str, Domain] | None:
+    def free_domains(self, accept: Callable[[TensorType], bool],
+                     domain: Callable[[list[Any]], Domain] = Domain.trusted) -> dict[str, Domain] | None:
         """Free-parameter domains for a place that accepts outputs `accept`; None if none fit."""
         free: dict[str, Domain] = {}
         if self.first is not None:
             ok = [v for v, out in self.first_values if accept(out)]
             if not ok:
                 return None
-            free[self.first] = Domain.trusted(ok)
+            free[self.first] = domain(ok)
         elif self.base_out is None or not accept(self.base_out):
             return None
         for name, values in self.others.items():
-            free[name] = Domain.trusted(values)
+            free[name] = domain(values)
         return free
 
     def node(self, values: dict[str, Any]) -> Node:

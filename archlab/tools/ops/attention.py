@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from archlab.tools.ops.spec import Call, OpSpec, Params, need, need_kind
+from archlab.tools.errors import ShapeError
+from archlab.tools.ops.spec import Call, OpSpec, Params, need_kind
 from archlab.tools.tensors import TensorType
 
 
@@ -18,7 +19,8 @@ class SEParams(Params):
 
 def _attention_shape(p: AttentionParams, t: TensorType, _child: object = None) -> TensorType:
     need_kind("attention", t, ("seq", "tokens"))
-    need(t.channels % p.heads == 0, f"attention heads {p.heads} must divide embedding {t.channels}")
+    if not (t.channels % p.heads == 0):
+        raise ShapeError(f"attention heads {p.heads} must divide embedding {t.channels}")
     return t
 
 

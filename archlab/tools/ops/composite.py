@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from archlab.tools.errors import ShapeError
-from archlab.tools.ops.spec import Call, ChildCall, ChildShape, OpSpec, Params, need
+from archlab.tools.ops.spec import Call, ChildCall, ChildShape, OpSpec, Params
 from archlab.tools.tensors import TensorType
 
 
@@ -49,6 +49,15 @@ def _seq_call(_p: SeqParams, t: TensorType, child: ChildCall) -> Call:
 
 # ---- residual ----------------------------------------------------------------
 
+def projection_problem(t_in: TensorType, t_out: TensorType) -> str | None:
+    """Why no skip projection maps `t_in` to `t_out`, or None when one exists."""
+    if t_in.kind != t_out.kind:
+        return f"residual body turns {t_in} into {t_out}: no skip projection across kinds"
+    if t_in.kind == "tokens" and t_in.shape[0] != t_out.shape[0]:
+        return f"residual body changes token count {t_in} -> {t_out}"
+    return None
+
+
 def skip_projection(t_in: TensorType, t_out: TensorType) -> Call:
     """The skip path of a residual: identity, or the cheapest projection to `t_out`.
 
@@ -57,11 +66,10 @@ def skip_projection(t_in: TensorType, t_out: TensorType) -> Call:
     """
     if t_in == t_out:
         return Call("nn.Identity")
-    need(t_in.kind == t_out.kind, f"residual body turns {t_in} into {t_out}: no skip projection across kinds")
-    if t_in.kind == "vector":
-        return Call("nn.Linear", (t_in.channels, t_out.channels))
-    if t_in.kind == "tokens":
-        need(t_in.shape[0] == t_out.shape[0], f"residual body changes token count {t_in} -> {t_out}")
+    problem = projection_problem(t_in, t_out)
+    if problem:
+        raise ShapeError(problem)
+    if t_in.kind in ("vector", "tokens"):
         return Call("nn.Linear", (t_in.channels, t_out.channels))
     dims = "1d" if t_in.kind == "seq" else "2d"
     parts = []
@@ -75,7 +83,9 @@ def skip_projection(t_in: TensorType, t_out: TensorType) -> Call:
 
 def _residual_shape(_p: ResidualParams, t: TensorType, child: ChildShape) -> TensorType:
     out = child(0, t)
-    skip_projection(t, out)  # raises when no projection exists
+    problem = projection_problem(t, out) if out != t else None
+    if problem:
+        raise ShapeError(problem)
     return out
 
 
@@ -90,12 +100,14 @@ def _merge(p: ParallelParams, outs: list[TensorType]) -> TensorType:
     first = outs[0]
     if p.merge == "add":
         for i, o in enumerate(outs[1:], start=1):
-            need(o == first, f"parallel add needs equal branch outputs, branch 0 gives {first}, branch {i} gives {o}")
+            if not (o == first):
+                raise ShapeError(f"parallel add needs equal branch outputs, branch 0 gives {first}, branch {i} gives {o}")
         return first
     for i, o in enumerate(outs[1:], start=1):
         same_positions = o.kind == first.kind and (
             o.shape[:-1] == first.shape[:-1] if o.kind == "tokens" else o.spatial == first.spatial)
-        need(same_positions, f"parallel concat needs branches of one kind and size, branch 0 gives {first}, branch {i} gives {o}")
+        if not (same_positions):
+            raise ShapeError(f"parallel concat needs branches of one kind and size, branch 0 gives {first}, branch {i} gives {o}")
     return first.with_channels(sum(o.channels for o in outs))
 
 
@@ -149,4 +161,4 @@ PARALLEL = composite("parallel", ParallelParams, _parallel_shape, _parallel_call
 REPEAT = composite("repeat", RepeatParams, _repeat_shape, _repeat_call, (1, 1),
                    domains={"n": (1, 2, 3, 4)})
 
-__all__ = ["SEQ", "RESIDUAL", "PARALLEL", "REPEAT", "skip_projection", "ShapeError"]
+__all__ = ["SEQ", "RESIDUAL", "PARALLEL", "REPEAT", "skip_projection", "projection_problem"]

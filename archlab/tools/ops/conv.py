@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from archlab.tools.ops.spec import KERNELS, WIDTHS, Call, OpSpec, Params, need, need_kind
+from archlab.tools.errors import ShapeError
+from archlab.tools.ops.spec import KERNELS, WIDTHS, Call, OpSpec, Params, need_kind
 from archlab.tools.tensors import TensorType
 
 Padding = Literal["same", "valid"] | int
@@ -36,7 +37,8 @@ def _pad_amount(padding: Padding) -> int | None:
         return None
     if padding == "valid":
         return 0
-    need(isinstance(padding, int) and padding >= 0, f"padding {padding!r} must be same, valid or an int >= 0")
+    if not (isinstance(padding, int) and padding >= 0):
+        raise ShapeError(f"padding {padding!r} must be same, valid or an int >= 0")
     return int(padding)
 
 
@@ -46,19 +48,20 @@ def conv_out_spatial(op: str, t: TensorType, kernel: int, stride: int, dilation:
     need_kind(op, t, ("seq", "image"))
     pad = _pad_amount(padding)
     if pad is None:
-        need(stride == 1, f"{op} padding 'same' needs stride 1, got stride {stride}")
+        if not (stride == 1):
+            raise ShapeError(f"{op} padding 'same' needs stride 1, got stride {stride}")
         return t.spatial
     span = dilation * (kernel - 1) + 1
     sizes = tuple((size + 2 * pad - span) // stride + 1 for size in t.spatial)
-    need(all(s >= 1 for s in sizes),
-         f"{op} kernel {kernel} (dilation {dilation}) > padded length {min(t.spatial) + 2 * pad}")
+    if not (all(s >= 1 for s in sizes)):
+        raise ShapeError(f"{op} kernel {kernel} (dilation {dilation}) > padded length {min(t.spatial) + 2 * pad}")
     return sizes
 
 
 def _conv_shape(p: ConvParams, t: TensorType, _child: object = None) -> TensorType:
     spatial = conv_out_spatial("conv", t, p.kernel, p.stride, p.dilation, p.padding)
-    need(t.channels % p.groups == 0 and p.out_channels % p.groups == 0,
-         f"conv groups {p.groups} must divide in channels {t.channels} and out channels {p.out_channels}")
+    if not (t.channels % p.groups == 0 and p.out_channels % p.groups == 0):
+        raise ShapeError(f"conv groups {p.groups} must divide in channels {t.channels} and out channels {p.out_channels}")
     return TensorType(t.kind, (p.out_channels, *spatial))
 
 

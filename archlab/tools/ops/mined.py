@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import create_model
 
-from archlab.tools.ops.spec import Call, OpSpec, Params, need
+from archlab.tools.errors import ShapeError
+from archlab.tools.ops.spec import Call, OpSpec, Params
 from archlab.tools.tensors import TensorType
 
 _PY_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str}
@@ -25,10 +26,12 @@ def mined_spec(op: Any) -> OpSpec:
     kinds = tuple(op.kinds)
 
     def shape(p: Any, t: TensorType, _child: object = None) -> TensorType:
-        need(t.kind in kinds, f"{op.name} needs {' or '.join(kinds)} input, got {t}")
+        if not (t.kind in kinds):
+            raise ShapeError(f"{op.name} needs {' or '.join(kinds)} input, got {t}")
         if op.out_rule == "channels_param" and op.out_param:
             value = getattr(p, op.out_param)
-            need(isinstance(value, int) and value >= 1, f"{op.name} {op.out_param} must be a positive int")
+            if not (isinstance(value, int) and value >= 1):
+                raise ShapeError(f"{op.name} {op.out_param} must be a positive int")
             return t.with_channels(value)
         return t
 

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from archlab.tools.ops.spec import Call, OpSpec, Params, need
+from archlab.tools.errors import ShapeError
+from archlab.tools.ops.spec import Call, OpSpec, Params
 from archlab.tools.tensors import TensorType
 
 NORM_KINDS = ("batch", "layer", "group")
@@ -25,10 +26,13 @@ class ActParams(Params):
 
 def _norm_shape(p: NormParams, t: TensorType, _child: object = None) -> TensorType:
     if p.kind == "batch":
-        need(t.kind != "tokens", "norm batch is not defined on tokens; use layer")
+        if not (t.kind != "tokens"):
+            raise ShapeError("norm batch is not defined on tokens; use layer")
     elif p.kind == "group":
-        need(t.kind in ("seq", "image"), f"norm group needs seq or image input, got {t}")
-        need(t.channels % p.groups == 0, f"norm group: groups {p.groups} must divide channels {t.channels}")
+        if not (t.kind in ("seq", "image")):
+            raise ShapeError(f"norm group needs seq or image input, got {t}")
+        if not (t.channels % p.groups == 0):
+            raise ShapeError(f"norm group: groups {p.groups} must divide channels {t.channels}")
     return t
 
 

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from archlab.tools.ops.spec import Call, OpSpec, Params, need, need_kind
+from archlab.tools.errors import ShapeError
+from archlab.tools.ops.spec import Call, OpSpec, Params, need_kind
 from archlab.tools.tensors import TensorType
 
 
@@ -23,10 +24,12 @@ class GapParams(Params):
 
 def _pool_shape(p: PoolParams, t: TensorType, _child: object = None) -> TensorType:
     need_kind("pool", t, ("seq", "image"))
-    need(p.padding <= p.kernel // 2, f"pool padding {p.padding} must be at most half the kernel {p.kernel}")
+    if not (p.padding <= p.kernel // 2):
+        raise ShapeError(f"pool padding {p.padding} must be at most half the kernel {p.kernel}")
     stride = p.stride or p.kernel
     sizes = tuple((s + 2 * p.padding - p.kernel) // stride + 1 for s in t.spatial)
-    need(all(s >= 1 for s in sizes), f"pool kernel {p.kernel} > length {min(t.spatial)}")
+    if not (all(s >= 1 for s in sizes)):
+        raise ShapeError(f"pool kernel {p.kernel} > length {min(t.spatial)}")
     return TensorType(t.kind, (t.channels, *sizes))
 
 

@@ -90,7 +90,8 @@ def need(condition: bool, message: str) -> None:
 
 
 def need_kind(op: str, t: TensorType, kinds: tuple[str, ...]) -> None:
-    need(t.kind in kinds, f"{op} needs {' or '.join(kinds)} input, got {t}")
+    if t.kind not in kinds:
+        raise ShapeError(f"{op} needs {' or '.join(kinds)} input, got {t}")
 
 
 WIDTHS: tuple[int, ...] = (8, 16, 24, 32, 48, 64, 96, 128)
