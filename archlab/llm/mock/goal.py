@@ -106,7 +106,7 @@ def _seed_archs(goal: str) -> list[str]:
 def parse_goal(goal: str) -> dict:
     """Return the planner answer fields that the goal text states (None where silent)."""
     minutes, evals = _budget(goal)
-    params = _limit(goal, r"(?:parameters|params|weights)")
+    params = _limit(goal, r"(?:parameters?|params?|weights)")
     flops = _limit(goal, r"(?:flops|flop|macs)")
     mflops = _limit(goal, r"(?:mflops|mflop)")
     if flops is None and mflops is not None:
