@@ -1,0 +1,27 @@
+"""archlab.sandbox: train and score candidate trees under a budget, isolated, in warm worker processes.
+
+Public API (see docs/CONTRACTS.md):
+
+- `Task`, `TrainRecipe`, `load_task(name, cache_dir) -> Task` (`mnist1d`, `npz:PATH`, `table:PATH`),
+  `TaskError` (one line).
+- `EvalRequest`, `Limits`: what to evaluate and under which limits.
+- `Executor` (protocol), `make_executor(task, kind="local"|"ray", workers=None, address=None,
+  cache_dir=None, device="auto", limits=None)`: futures that always resolve to a `records.Result`.
+- `proxies.score(arch, task, seed)`: zero-cost proxies (synflow, naswot, grad_norm, proxy_s).
+- `successive_halving(executor, candidates, task, ...)`: promote the best by validation to full budget.
+
+Candidate code (mined ops) only ever runs inside a sandbox worker; nothing
+here knows about agents or language models.
+"""
+
+from archlab.sandbox import proxies
+from archlab.sandbox.executor import Executor, make_executor
+from archlab.sandbox.halving import HalvingOutcome, Rung, successive_halving
+from archlab.sandbox.requests import EvalRequest, Limits
+from archlab.sandbox.tasks import Task, TaskError, TrainRecipe, default_cache_dir, load_task
+
+__all__ = [
+    "Task", "TrainRecipe", "TaskError", "load_task", "default_cache_dir",
+    "EvalRequest", "Limits", "Executor", "make_executor",
+    "proxies", "successive_halving", "HalvingOutcome", "Rung",
+]
