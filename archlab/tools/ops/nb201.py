@@ -24,9 +24,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from archlab.tools.errors import ArchError
+from archlab.tools.ops.spec import Call, OpSpec, Params, need, need_kind
+from archlab.tools.tensors import TensorType
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edges in the order of the official string: node 1 <- 0 | node 2 <- 0, 1 | node 3 <- 0, 1, 2.
@@ -44,6 +46,13 @@ def parse_cell(text: str) -> tuple[str, ...]:
     """Official string -> the six edge ops in EDGES order; ArchError (one line) if malformed."""
     if not isinstance(text, str):
         raise ArchError(f"NB201 cell must be a string, got {type(text).__name__}")
+    return _parse_cell(text)
+
+
+# Pure functions of a string from a small space: memoising them is safe and makes the
+# lookup-table benchmark (hundreds of thousands of edits) several times faster.
+@lru_cache(maxsize=65536)
+def _parse_cell(text: str) -> tuple[str, ...]:
     groups = text.strip().strip("|").split("|+|")
     if len(groups) != 3:
         raise ArchError(f"NB201 cell {text!r}: expected 3 node groups separated by '+'")
@@ -129,20 +138,138 @@ def all_cells() -> list[str]:
 
 def validate_cell_string(value: Any) -> str:
     """Pydantic validator helper: a well-formed official string, normalised."""
+    if isinstance(value, str):
+        return _normalised(value)
     return format_cell(parse_cell(value))
 
 
-__all__ = [
-    "OPS",
-    "EDGES",
-    "CONV_OPS",
-    "edge_name",
-    "parse_cell",
-    "format_cell",
-    "with_edge",
-    "canonical_cell",
-    "live_edges",
-    "all_cells",
-    "validate_cell_string",
-    "field_validator",
-]
+@lru_cache(maxsize=65536)
+def _normalised(text: str) -> str:
+    return format_cell(parse_cell(text))
+
+
+
+# ---- the op ---------------------------------------------------------------------
+
+DEFAULT_CELL = format_cell(("nor_conv_3x3",) * 6)
+
+
+class Nb201Params(Params):
+    """`cell`: the official string; `channels`/`cells_per_stage`: 16/5 is the benchmark's network."""
+
+    cell: str = DEFAULT_CELL
+    channels: int = Field(16, ge=1, le=256)
+    cells_per_stage: int = Field(5, ge=1, le=16)
+
+    @field_validator("cell", mode="before")
+    @classmethod
+    def _well_formed(cls, value: Any) -> str:
+        try:
+            return validate_cell_string(value)
+        except ArchError as exc:
+            raise ValueError(str(exc)) from None
+
+
+def _shape(p: Nb201Params, t: TensorType, _child: object = None) -> TensorType:
+    need_kind("nb201_cell", t, ("image",))
+    need(min(t.spatial) >= 4, f"nb201_cell needs images of at least 4x4 (two stride-2 reductions), got {t}")
+    return TensorType("vector", (4 * p.channels,))
+
+
+def _relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int) -> Call:
+    """NB201's ReLU -> Conv (no bias) -> BN, the op behind nor_conv_* and the reduction block."""
+    return Call("nn.Sequential", (
+        Call("nn.ReLU"),
+        Call("nn.Conv2d", (c_in, c_out, kernel), {"stride": stride, "padding": kernel // 2, "bias": False}),
+        Call("nn.BatchNorm2d", (c_out,)),
+    ))
+
+
+def _edge_call(op: str, c: int) -> Call | None:
+    if op == "none":
+        return None
+    if op == "skip_connect":
+        return Call("nn.Identity")
+    if op == "avg_pool_3x3":
+        return Call("nn.AvgPool2d", (3,), {"stride": 1, "padding": 1, "count_include_pad": False})
+    return _relu_conv_bn(c, c, 1 if op == "nor_conv_1x1" else 3, 1)
+
+
+def _reduction(c_in: int, c_out: int) -> Call:
+    """NB201's ResNet basic block with stride 2: two ReLU-conv-BN, skip = avg-pool + 1x1 conv."""
+    body = Call("nn.Sequential", (_relu_conv_bn(c_in, c_out, 3, 2), _relu_conv_bn(c_out, c_out, 3, 1)))
+    skip = Call("nn.Sequential", (
+        Call("nn.AvgPool2d", (2,), {"stride": 2, "padding": 0}),
+        Call("nn.Conv2d", (c_in, c_out, 1), {"stride": 1, "padding": 0, "bias": False}),
+    ))
+    return Call("Residual", (body, skip))
+
+
+def _call(p: Nb201Params, t: TensorType, _child: object = None) -> Call:
+    ops = parse_cell(p.cell)
+    c = p.channels
+    layers: list[Call] = [
+        Call("nn.Conv2d", (t.channels, c, 3), {"padding": 1, "bias": False}),
+        Call("nn.BatchNorm2d", (c,)),
+    ]
+    for stage, width in enumerate((c, 2 * c, 4 * c)):
+        if stage:
+            layers.append(_reduction(width // 2, width))
+        layers += [Call("NB201Cell", ([_edge_call(op, width) for op in ops],)) for _ in range(p.cells_per_stage)]
+    layers += [Call("nn.BatchNorm2d", (4 * c,)), Call("nn.ReLU"), Call("nn.AdaptiveAvgPool2d", (1,)), Call("nn.Flatten")]
+    return Call("nn.Sequential", tuple(layers))
+
+
+def _canonical(params: dict[str, Any], children: list[Any]) -> Any:
+    """Hash the cell's function, not its spelling (see `canonical_cell`)."""
+    p = Nb201Params.model_validate(params)
+    return {
+        "op": "nb201_cell",
+        "function": canonical_cell(p.cell),
+        "channels": p.channels,
+        "cells_per_stage": p.cells_per_stage,
+    }
+
+
+def _cell_edges(path: str, node: Any, p: Nb201Params, _t_in: TensorType) -> list[Any]:
+    """`cell_edge` edits: one per edge, free `op` = any of the other four ops."""
+    return list(_cell_edge_menu(path, p.cell))
+
+
+@lru_cache(maxsize=65536)  # Edits are frozen pydantic models: sharing them is safe
+def _cell_edge_menu(path: str, cell: str) -> tuple[Any, ...]:
+    from archlab.tools.edits.model import Domain, Edit  # edits import the op table: import late
+
+    ops = parse_cell(cell)
+    return tuple([
+        Edit(kind="cell_edge", path=path, fixed={"edge": edge_name(i), "current": ops[i]},
+             free={"op": Domain(type="choice", values=[o for o in OPS if o != ops[i]])})
+        for i in range(len(EDGES))
+    ])
+
+
+def _apply_cell_edge(node: Any, edit: Any) -> Any:
+    """The node with one edge's op replaced; ArchError (one line) on a bad edge or op."""
+    if edit.kind != "cell_edge":
+        raise ArchError(f"nb201_cell has no {edit.kind} edit")
+    names = [edge_name(i) for i in range(len(EDGES))]
+    edge, op = edit.fixed.get("edge"), edit.fixed.get("op")
+    if edge not in names:
+        raise ArchError(f"cell_edge edge must be one of {', '.join(names)}, got {edge!r}")
+    p = Nb201Params.model_validate(node.params)
+    cell = with_edge(p.cell, names.index(edge), op)
+    if cell == p.cell:
+        raise ArchError(f"cell_edge {edge} is already {op}")
+    return node.model_copy(update={"params": {**node.params, "cell": cell}})
+
+
+NB201_CELL = OpSpec(
+    name="nb201_cell",
+    family="cell",
+    params=Nb201Params,
+    shape=_shape,
+    call=_call,
+    canonical=_canonical,
+    extra_edits=_cell_edges,
+    apply_extra=_apply_cell_edge,
+)

@@ -1,0 +1,247 @@
+"""The deterministic backbone: it picks parents and the coarse move of every step.
+
+Determinism and resume: the backbone is a pure function of its constructor
+arguments and the sequence of `propose` / `observe` calls. Step `i` draws from
+its own `random.Random` derived from (seed, i), never from a clock or global
+state. To resume, create it again with the same arguments and replay the
+recorded steps in their original order (`propose(i)`, then each recorded
+`observe(...)` where it came); every later proposal is then the same.
+
+`observe` calls are matched to proposals first-in first-out (the campaign
+folds results in proposal order); the proposal's parent and move are used to
+learn which kinds and places of edits pay off.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, deque
+from typing import Any
+
+from archlab import tools
+from archlab.records import Constraints, Result, Strategy
+from archlab.search.archive import EliteGrid, Entry, ParetoFront, Population
+from archlab.search.descriptors import describe
+from archlab.search.proposal import BackboneConfig, Proposal
+from archlab.search.strategies import exploit_or_explore, tournament, ucb_weights, weighted_choice
+
+STRATEGIES: tuple[str, ...] = ("random", "evolution", "agentic")
+
+
+class SearchError(ValueError):
+    """Bad backbone input; `str()` is one line."""
+
+
+class Backbone:
+    """Populations, archives and the choice of the next move, for one campaign."""
+
+    def __init__(self, strategy: Strategy, seed: int, seed_archs: list[Any], input_shape: tuple[int, ...],
+                 constraints: Constraints | None = None, config: BackboneConfig | None = None) -> None:
+        if strategy not in STRATEGIES:
+            raise SearchError(f"unknown strategy {strategy!r}: expected random, evolution or agentic")
+        if not seed_archs:
+            raise SearchError("the backbone needs at least one seed architecture")
+        self.strategy = strategy
+        self.seed = seed
+        self.input_shape = tuple(input_shape)
+        self.constraints = constraints or Constraints()
+        self.config = config or BackboneConfig()
+        self.seeds = [a if isinstance(a, tools.Arch) else tools.Arch.model_validate(a) for a in seed_archs]
+        for i, arch in enumerate(self.seeds):
+            problems = tools.validate(arch, self.input_shape)
+            if problems:
+                raise SearchError(f"seed {i} is invalid for input {self.input_shape}: {problems[0]}")
+        # A cell search space (NAS-Bench-201) is closed under edge edits only: other edits
+        # would leave the space the lookup table can answer.
+        cells_only = all(a.root.op == "nb201_cell" for a in self.seeds)
+        self.kinds = self.config.kinds or (["cell_edge"] if cells_only else None)
+        self._menus: dict[str, list[Any]] = {}  # arch JSON -> legal menu (pure, so safe to memoise)
+        self._children: dict[tuple[str, str], str] = {}  # (arch JSON, edit JSON) -> child hash
+        self.entries: list[Entry] = []
+        self.population = Population(self.config.population)
+        self.grid = EliteGrid()
+        self.pareto = ParetoFront(self.config.pareto_cost)
+        self.seen: set[str] = set()  # structures observed or already proposed as a default
+        self.pending: deque[Proposal] = deque()
+        self.kind_uses: Counter[str] = Counter()
+        self.kind_wins: Counter[str] = Counter()
+        self.place_uses: Counter[str] = Counter()
+        self.rejected = 0  # constraint violations reported back (never trained)
+        self.duplicates_avoided = 0
+
+    # ---- the two calls of the loop -------------------------------------------------------
+
+    def propose(self, step: int) -> Proposal:
+        """The parent(s), edit kind, place and legal menu for step `step` (0-based)."""
+        rng = random.Random(f"archlab-backbone/{self.seed}/{step}")
+        if self.config.seeds_first and step < len(self.seeds):
+            proposal = Proposal(step=step, strategy=self.strategy, parent_ids=[], parent_arch=self.seeds[step],
+                                note=f"seed {step} evaluated as given")
+            self.seen.add(tools.arch_hash(self.seeds[step]))
+        elif self.strategy == "random":
+            proposal = self._random(step, rng)
+        elif self.strategy == "evolution":
+            proposal = self._evolution(step, rng)
+        else:
+            proposal = self._agentic(step, rng)
+        self.pending.append(proposal)
+        return proposal
+
+    def observe(self, candidate_id: str, arch: Any, result: Result) -> None:
+        """Fold in one evaluated (or rejected, or cached) candidate."""
+        proposal = self.pending.popleft() if self.pending else None
+        arch = arch if isinstance(arch, tools.Arch) else tools.Arch.model_validate(arch)
+        arch_hash = tools.arch_hash(arch)
+        self.seen.add(arch_hash)
+        if result.failure == "constraint":
+            self.rejected += 1
+            return
+        entry = Entry(
+            id=candidate_id, order=len(self.entries), arch=arch, arch_hash=arch_hash, result=result,
+            parent_ids=list(proposal.parent_ids) if proposal else [],
+            edit_kind=proposal.edit_kind if proposal else None,
+            edit_path=proposal.path if proposal else None,
+            descriptor=describe(arch, result) if result.ok else None,
+        )
+        self.entries.append(entry)
+        self.population.add(entry)
+        self.grid.add(entry)
+        self.pareto.add(entry)
+        if proposal is not None and proposal.edit_kind is not None:
+            self.kind_uses[proposal.edit_kind] += 1
+            parent = self._by_id(proposal.parent_ids[0]) if proposal.parent_ids else None
+            if entry.score is not None and parent is not None and entry.score > (parent.score or 0.0):
+                self.kind_wins[proposal.edit_kind] += 1
+
+    # ---- read-only views ------------------------------------------------------------------
+
+    def best(self) -> Entry | None:
+        """The best candidate by validation score (earliest on ties)."""
+        scored = [e for e in self.entries if e.score is not None]
+        return min(scored, key=lambda e: (-(e.score or 0.0), e.order)) if scored else None
+
+    def counts(self) -> dict[str, int]:
+        return {"observed": len(self.entries), "rejected": self.rejected,
+                "duplicates_avoided": self.duplicates_avoided, "elite_cells": len(self.grid.elites)}
+
+    # ---- strategies -----------------------------------------------------------------------
+
+    def _pool(self) -> list[tuple[str, Any]]:
+        """Seeds and every scored candidate, as (id, arch)."""
+        observed = {e.arch_hash for e in self.entries}
+        pool = [(f"seed{i}", a) for i, a in enumerate(self.seeds) if tools.arch_hash(a) not in observed]
+        return pool + [(e.id, e.arch) for e in self.entries if e.score is not None]
+
+    def _random(self, step: int, rng: random.Random, why: str = "uniform parent") -> Proposal:
+        pool = self._pool()
+        parent_id, arch = pool[rng.randrange(len(pool))]
+        walk: list[Any] = []
+        for _ in range(self.config.random_walk - 1):
+            menu = self._legal(arch)
+            if not menu:
+                break
+            edit = menu[rng.randrange(len(menu))].sample(rng)
+            walk.append(edit)
+            arch = tools.apply(arch, edit)
+        proposal = self._mutate(step, rng, parent_id, arch, f"{why} {parent_id}, random legal edit")
+        proposal.walk = walk
+        return proposal
+
+    def _evolution(self, step: int, rng: random.Random) -> Proposal:
+        if len(self.population) < self.config.population:
+            return self._random(step, rng, why=f"warm-up {len(self.population)}/{self.config.population}:")
+        parent = tournament(self.population, self.config.tournament, rng)
+        return self._mutate(step, rng, parent.id, parent.arch,
+                            f"tournament of {self.config.tournament} won by {parent.id} (val {parent.score:.4f})")
+
+    def _mutate(self, step: int, rng: random.Random, parent_id: str, arch: Any, note: str) -> Proposal:
+        """A uniformly random legal edit of `arch`, redrawn while it gives a structure already seen."""
+        menu_all = self._legal(arch)
+        if not menu_all:
+            return self._seed_again(step, rng, f"{parent_id} has no legal edit")
+        edit = menu_all[rng.randrange(len(menu_all))].sample(rng)
+        for _ in range(self.config.dedup_tries - 1):
+            if self._fresh(arch, edit):
+                break
+            self.duplicates_avoided += 1
+            edit = menu_all[rng.randrange(len(menu_all))].sample(rng)
+        self._claim(arch, edit)
+        menu = [m for m in menu_all if m.kind == edit.kind and m.path == edit.path]
+        return Proposal(step=step, strategy=self.strategy, parent_ids=[parent_id], parent_arch=arch,
+                        edit_kind=edit.kind, path=edit.path, menu=menu, default=edit, note=note)
+
+    def _agentic(self, step: int, rng: random.Random) -> Proposal:
+        scored = [e for e in self.entries if e.score is not None]
+        if not scored:
+            return self._random(step, rng, why="nothing scored yet:")
+        parent, why = exploit_or_explore(scored, self.grid, self.config.exploit, self.config.top_k, rng)
+        donor = next((e for e in sorted(scored, key=lambda e: (-(e.score or 0.0), e.order))
+                      if e.arch_hash != parent.arch_hash), None)
+        crossover = donor is not None and (self.kinds is None or "crossover" in self.kinds)
+        menu_all = self._legal(parent.arch) + (
+            self._legal(parent.arch, donor=donor.arch, kinds=["crossover"]) if crossover else [])
+        if not menu_all:
+            return self._mutate(step, rng, parent.id, parent.arch, why)
+        kinds = sorted({m.kind for m in menu_all})
+        kind = weighted_choice(kinds, ucb_weights(kinds, self.kind_uses, self.kind_wins), rng)
+        paths = sorted({m.path for m in menu_all if m.kind == kind})
+        path = weighted_choice(paths, [1.0 / (1 + self.place_uses[f"{kind}@{p}"]) for p in paths], rng)
+        menu = [m for m in menu_all if m.kind == kind and m.path == path]
+        default = self._diverse_default(parent.arch, kind, menu, rng)
+        self.place_uses[f"{kind}@{path}"] += 1
+        return Proposal(step=step, strategy=self.strategy, parent_ids=[parent.id], parent_arch=parent.arch,
+                        donor_id=donor.id if kind == "crossover" and donor else None,
+                        donor_arch=donor.arch if kind == "crossover" and donor else None,
+                        edit_kind=kind, path=path, menu=menu, default=default,
+                        note=f"{why}; {kind} at {path} (tried {self.kind_uses[kind]}x, improved {self.kind_wins[kind]}x)")
+
+    def _diverse_default(self, arch: Any, kind: str, menu: list[Any], rng: random.Random) -> Any:
+        """The backbone's own pick: the least-used spot of the menu, a fresh structure if possible."""
+        keys = [f"{kind}:{json.dumps(m.fixed, sort_keys=True, default=str)}" for m in menu]
+        order = sorted(range(len(menu)), key=lambda i: (self.place_uses[keys[i]], rng.random()))
+        spot, edit = order[0], menu[order[0]].sample(rng)
+        for attempt in range(self.config.dedup_tries):
+            i = order[attempt % len(order)]
+            candidate = menu[i].sample(rng)
+            if self._fresh(arch, candidate):
+                spot, edit = i, candidate
+                break
+            self.duplicates_avoided += 1
+        self.place_uses[keys[spot]] += 1
+        self._claim(arch, edit)
+        return edit
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _legal(self, arch: Any, donor: Any | None = None, kinds: list[str] | None = None) -> list[Any]:
+        allowed = kinds or self.kinds
+        if donor is not None:
+            return tools.legal_edits(arch, self.input_shape, donor=donor, kinds=allowed)
+        key = arch.model_dump_json()  # not the hash: equivalent cells have different menus
+        if key not in self._menus:
+            self._menus[key] = tools.legal_edits(arch, self.input_shape, kinds=allowed)
+        return self._menus[key]
+
+    def _child_hash(self, arch: Any, edit: Any) -> str:
+        key = (arch.model_dump_json(), edit.model_dump_json())
+        if key not in self._children:
+            self._children[key] = tools.arch_hash(tools.apply(arch, edit))
+        return self._children[key]
+
+    def _fresh(self, arch: Any, edit: Any) -> bool:
+        return self._child_hash(arch, edit) not in self.seen
+
+    def _claim(self, arch: Any, edit: Any) -> None:
+        self.seen.add(self._child_hash(arch, edit))
+
+    def _seed_again(self, step: int, rng: random.Random, why: str) -> Proposal:
+        i = rng.randrange(len(self.seeds))
+        return Proposal(step=step, strategy=self.strategy, parent_ids=[], parent_arch=self.seeds[i],
+                        note=f"{why}: seed {i} again")
+
+    def _by_id(self, candidate_id: str) -> Entry | None:
+        for e in reversed(self.entries):
+            if e.id == candidate_id:
+                return e
+        return None

@@ -1,0 +1,55 @@
+"""What the backbone hands the campaign for one step, and how it is tuned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from archlab.records import Strategy
+
+
+class BackboneConfig(BaseModel):
+    """Knobs of the backbone; the defaults are the literature's where one exists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    population: int = Field(20, ge=2)  # P of regularized evolution (aging population)
+    tournament: int = Field(5, ge=1)  # S of regularized evolution
+    random_walk: int = Field(1, ge=1)  # random edits per random proposal (and evolution's warm-up)
+    dedup_tries: int = Field(20, ge=1)  # redraws before accepting an already-seen structure
+    exploit: float = Field(0.8, ge=0.0, le=1.0)  # agentic: chance of a top parent vs a diverse elite
+    top_k: int = Field(3, ge=1)  # agentic: how many of the best count as "top"
+    seeds_first: bool = True  # evaluate each seed architecture as it is before editing
+    kinds: list[str] | None = None  # edit kinds the backbone may use (None: all legal ones)
+    pareto_cost: str = "params"
+
+
+class Proposal(BaseModel):
+    """One step's decision: which parent(s), which kind of edit where, and the legal menu.
+
+    The campaign applies `default` to `parent_arch` (random, evolution), or asks the
+    coder to pick from `menu` with `default` as its fallback (agentic). A proposal
+    with `default=None` asks to evaluate `parent_arch` unchanged (a seed).
+    `walk` lists edits the backbone already applied to the parent's tree to reach
+    `parent_arch` (only with `random_walk > 1`), so the lineage stays honest.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    step: int
+    strategy: Strategy
+    parent_ids: list[str]
+    parent_arch: Any  # archlab.tools.Arch
+    donor_id: str | None = None
+    donor_arch: Any | None = None
+    edit_kind: str | None = None
+    path: str | None = None
+    menu: list[Any] = Field(default_factory=list)  # archlab.tools.Edit, legal on parent_arch
+    default: Any | None = None  # archlab.tools.Edit, filled
+    walk: list[Any] = Field(default_factory=list)
+    note: str = ""  # one line: why this parent and this move
+
+    @property
+    def is_seed(self) -> bool:
+        return self.default is None

@@ -1,0 +1,118 @@
+"""The backbone: deterministic, replayable, legal, deduplicating, validation-only."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from archlab import tools
+from archlab.records import Result
+from archlab.search import Backbone, BackboneConfig, SearchError
+
+MLP_SHAPE = (40,)
+
+
+def fake_result(arch: tools.Arch, test_salt: str = "") -> Result:
+    """A made-up but deterministic score per structure (no training in unit tests)."""
+    digest = hashlib.sha256(tools.arch_hash(arch).encode()).digest()
+    test_digest = hashlib.sha256((tools.arch_hash(arch) + test_salt).encode()).digest()
+    return Result(status="ok", val_accuracy=digest[0] / 255, test_accuracy=test_digest[0] / 255,
+                  params=1000 + digest[1] * 100)
+
+
+def drive(backbone: Backbone, steps: int, test_salt: str = "") -> list[tuple]:
+    """Run the loop without a lag; return what each proposal decided."""
+    decisions = []
+    for step in range(steps):
+        p = backbone.propose(step)
+        child = p.parent_arch if p.default is None else tools.apply(p.parent_arch, p.default)
+        decisions.append((tuple(p.parent_ids), p.edit_kind, p.path,
+                          p.default.model_dump_json() if p.default else None, tools.arch_hash(child)))
+        backbone.observe(f"e{step + 1:04d}", child, fake_result(child, test_salt))
+    return decisions
+
+
+def mlp_backbone(strategy: str, seed: int = 0, **config) -> Backbone:
+    return Backbone(strategy, seed, [tools.seeds.mlp()], MLP_SHAPE, config=BackboneConfig(**config))
+
+
+@pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
+def test_same_seed_same_decisions_and_another_seed_differs(strategy):
+    a = drive(mlp_backbone(strategy, population=4, tournament=2), 12)
+    b = drive(mlp_backbone(strategy, population=4, tournament=2), 12)
+    c = drive(mlp_backbone(strategy, seed=1, population=4, tournament=2), 12)
+    assert a == b
+    assert a != c
+
+
+@pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
+def test_every_default_is_a_filled_legal_menu_entry_that_applies(strategy):
+    backbone = mlp_backbone(strategy, population=4, tournament=2)
+    for step in range(10):
+        p = backbone.propose(step)
+        if p.default is None:
+            assert step == 0 and p.parent_arch == tools.seeds.mlp()  # the seed, as given
+            child = p.parent_arch
+        else:
+            assert p.default.is_filled and p.menu
+            assert all(m.kind == p.edit_kind and m.path == p.path for m in p.menu)
+            assert any(p.default == m.fill({k: p.default.fixed[k] for k in m.free})
+                       for m in p.menu if set(m.fixed.items()) <= set(p.default.fixed.items()))
+            child = tools.apply(p.parent_arch, p.default)
+            assert tools.validate(child, MLP_SHAPE) == []
+        backbone.observe(f"e{step + 1:04d}", child, fake_result(child))
+
+
+@pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
+def test_resume_by_replaying_the_recorded_prefix_gives_the_same_future(strategy):
+    full = drive(mlp_backbone(strategy, population=4, tournament=2), 12)
+    resumed = mlp_backbone(strategy, population=4, tournament=2)
+    prefix = drive(resumed, 6)  # replaying the first 8 recorded steps...
+    assert prefix == full[:6]
+    rest = []
+    for step in range(6, 12):  # ...then carrying on
+        p = resumed.propose(step)
+        child = tools.apply(p.parent_arch, p.default)
+        rest.append((tuple(p.parent_ids), p.edit_kind, p.path, p.default.model_dump_json(), tools.arch_hash(child)))
+        resumed.observe(f"e{step + 1:04d}", child, fake_result(child))
+    assert rest == full[6:]
+
+
+@pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
+def test_decisions_never_depend_on_test_metrics(strategy):
+    a = drive(mlp_backbone(strategy, population=4, tournament=2), 10, test_salt="one")
+    b = drive(mlp_backbone(strategy, population=4, tournament=2), 10, test_salt="two")
+    assert a == b
+
+
+def test_proposals_avoid_structures_already_seen():
+    hashes = [d[-1] for d in drive(mlp_backbone("evolution", population=4, tournament=2), 16)]
+    assert len(set(hashes)) == len(hashes)
+
+
+def test_evolution_parents_come_from_the_aging_population_once_it_is_full():
+    backbone = mlp_backbone("evolution", population=4, tournament=2)
+    drive(backbone, 6)  # the seed and 5 warm-up children
+    window = [e.id for e in backbone.population.members]
+    p = backbone.propose(6)
+    assert "tournament" in p.note and p.parent_ids[0] in window
+    assert len(window) == 4 and backbone.entries[0].id not in window  # the oldest aged out
+
+
+def test_bad_backbone_input_is_one_line():
+    with pytest.raises(SearchError, match="unknown strategy 'greedy'"):
+        Backbone("greedy", 0, [tools.seeds.mlp()], MLP_SHAPE)  # type: ignore[arg-type]
+    with pytest.raises(SearchError, match="at least one seed"):
+        Backbone("random", 0, [], MLP_SHAPE)
+    with pytest.raises(SearchError) as err:
+        Backbone("random", 0, [tools.seeds.mnist1d_cnn()], (3, 2))
+    assert "seed 0 is invalid" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_constraint_rejections_are_counted_and_never_join_the_population():
+    backbone = mlp_backbone("evolution", population=4, tournament=2)
+    p = backbone.propose(0)
+    backbone.observe("e0001", p.parent_arch, Result(status="failed", failure="constraint",
+                                                    error="15,210 parameters > max 1,000"))
+    assert backbone.counts()["rejected"] == 1 and len(backbone.population) == 0 and backbone.best() is None
