@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from archlab.llm.errors import SpendExceeded
 
@@ -47,13 +47,16 @@ class AgentUsage(BaseModel):
     cost_usd: float = 0.0
     last_prompt_tokens: int = 0  # size of the latest prompt, to keep prompts measured
 
+    @computed_field
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    @computed_field
     @property
     def mean_prompt_tokens(self) -> float:
-        return self.prompt_tokens / self.requests if self.requests else 0.0
+        """Prompt size per request: the figure to watch when editing a template."""
+        return round(self.prompt_tokens / self.requests, 1) if self.requests else 0.0
 
 
 class UsageReport(BaseModel):
