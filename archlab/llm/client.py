@@ -217,7 +217,11 @@ class LLMClient:
 
     def _call(self, messages: list[dict]) -> tuple[str, int, int, float]:
         if self.model == mock.MOCK_MODEL:
-            text = mock.reply(messages, seed=self.seed)
+            try:
+                text = mock.reply(messages, seed=self.seed)
+            except Exception as error:  # a mock bug must cost a fallback, not the campaign
+                raise TransportError(f"mock model failed: {type(error).__name__}: {error}",
+                                     retryable=False, kind="other") from None
             return text, mock.count_tokens(mock.prompt_text(messages)), mock.count_tokens(text), 0.0
         from archlab.llm import providers
 

@@ -144,3 +144,16 @@ def test_mock_answers_are_deterministic_and_json():
     a = LLMClient("mock", seed=3)._call(messages)[0]
     b = LLMClient("mock", seed=3)._call(messages)[0]
     assert a == b and json.loads(a)["max_params"] == 10000
+
+
+def test_a_crashing_mock_costs_a_fallback_not_the_caller(monkeypatch):
+    from archlab.llm import mock
+
+    def broken(messages, seed=0):
+        raise KeyError("menu")
+
+    monkeypatch.setattr(mock, "reply", broken)
+    client = LLMClient("mock")
+    answer = client.ask("coder", "e0001", MESSAGES, Pick, reask=reask)
+    assert answer.fallback_used and "mock model failed: KeyError" in answer.errors[-1]
+    assert client.usage.agents["coder"].fallbacks == 1
