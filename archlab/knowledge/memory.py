@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from chromadb.api.models.Collection import Collection
@@ -23,6 +23,7 @@ from archlab.knowledge.embedders import TextEmbedder, make_embedder
 from archlab.knowledge.errors import KnowledgeError, one_line
 from archlab.knowledge.experiment import ExperimentRecord
 from archlab.knowledge.principles import load_principles
+from archlab.knowledge.ranking import top_rows
 from archlab.knowledge.structure import size_mask, structural_vector
 from archlab.records import Result
 
@@ -195,14 +196,21 @@ class Memory:
         shapes = set(self._structures.get(ids=list(keys), include=[])["ids"])
         return texts & shapes
 
-    def _query(self, collection: Collection, vector: np.ndarray, n: int, where: dict | None,
-               include: Sequence[str] = ("embeddings",)) -> dict[str, Any]:
-        """Chroma's nearest-n query, with Chroma's long filter errors cut to one line."""
+    @staticmethod
+    def _safely(read: Callable[[], Any]) -> Any:
+        """Run a Chroma read; its long errors (a bad filter, say) become one line."""
         try:
-            return collection.query(query_embeddings=[vector], n_results=max(1, n), where=where,
-                                    include=list(include))
+            return read()
+        except KnowledgeError:
+            raise
         except Exception as error:
             raise KnowledgeError(f"query failed: {one_line(error)}") from None
+
+    def _query(self, collection: Collection, vector: np.ndarray, n: int, where: dict | None,
+               include: Sequence[str] = ("embeddings",)) -> dict[str, Any]:
+        """Chroma's nearest-n query."""
+        return self._safely(lambda: collection.query(
+            query_embeddings=[vector], n_results=max(1, n), where=where, include=list(include)))
 
     def _nearest(self, collection: Collection, vector: np.ndarray, n: int, where: dict | None) -> dict[str, Any]:
         """Keys and stored vectors of the n nearest rows.
@@ -285,10 +293,9 @@ class Memory:
         if metric not in views.METRICS:
             raise KnowledgeError(f"unknown metric {metric!r}; choose one of {list(views.METRICS)}")
         filters = _where(*_eq(status="ok", family=family, campaign=campaign), {metric: _ANY}, where)
-        rows = self._experiments.get(where=filters, include=["metadatas"])["metadatas"]
         higher_first = best_first != (metric in views.LOWER_IS_BETTER)
-        rows.sort(key=lambda meta: (-meta[metric] if higher_first else meta[metric], meta["created_ts"]))
-        return [views.compact_experiment(meta) for meta in rows[:k]]
+        rows = self._safely(lambda: top_rows(self._experiments, filters, metric, k, higher_first))
+        return [views.compact_experiment(meta) for meta in rows]
 
     def best(self, k: int = 5, family: str | None = None, *, campaign: str | None = None,
              metric: str = "val_accuracy", where: dict | None = None) -> list[dict[str, Any]]:
@@ -306,9 +313,8 @@ class Memory:
         if arch is not None or text:
             return self.similar(arch, text, k, status="failed", campaign=campaign)
         filters = _where(*_eq(status="failed", campaign=campaign))
-        rows = self._experiments.get(where=filters, include=["metadatas"])["metadatas"]
-        rows.sort(key=lambda meta: -meta["created_ts"])
-        return [views.compact_experiment(meta) for meta in rows[:k]]
+        rows = self._safely(lambda: top_rows(self._experiments, filters, "created_ts", k, descending=True))
+        return [views.compact_experiment(meta) for meta in rows]
 
     def insights_for(self, direction: str, k: int = 5, *, campaign: str | None = None) -> list[dict[str, Any]]:
         """The k stored insights nearest to a research direction."""

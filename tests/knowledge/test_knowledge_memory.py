@@ -101,6 +101,9 @@ def test_lookup_reuses_structural_failures_but_retries_transient_ones(memory, po
     memory.add_many(population)
     assert memory.lookup(population[5].arch_hash, 1.0).failure == "compile"
     assert memory.lookup(population[4].arch_hash, 1.0) is None  # a timeout may pass next time
+    over_budget = record(9, conv_net(128, 9), failed("constraint", "params 900000 > max 20000"))
+    memory.add(over_budget)
+    assert memory.lookup(over_budget.arch_hash, 1.0) is None  # another campaign may allow it
 
 
 def test_lookup_prefers_a_success_and_then_the_oldest(memory):
