@@ -57,6 +57,8 @@ def _move_aside(path: Path) -> Path:
 def open_persistent(path: Path) -> tuple[ClientAPI, str | None]:
     """An embedded client on `path`, and why it was started afresh (or None)."""
     path = Path(path).resolve()
+    if path.exists() and not path.is_dir():
+        raise KnowledgeError(f"memory path {path} is a file, not a folder")
     reason = None
     if not (path / "chroma.sqlite3").exists():
         _forget_cached_system(path)

@@ -160,14 +160,22 @@ class Memory:
 
     def add_insight(self, text: str, campaign: str, meta: dict[str, Any] | None = None) -> str:
         """Remember a distilled insight; the same text in the same campaign is stored once."""
-        if not text.strip():
+        return self.add_insights([(text, campaign, meta)])[0]
+
+    def add_insights(self, items: Sequence[tuple[str, str, dict[str, Any] | None]]) -> list[str]:
+        """Many (text, campaign, meta) insights in one embedding pass; returns their keys."""
+        if any(not text.strip() for text, _, _ in items):
             raise KnowledgeError("an insight needs some text")
-        key = "ins-" + hashlib.sha256(f"{campaign}\n{text}".encode()).hexdigest()[:20]
-        metadata = {**views.flat_meta(meta), "campaign": campaign}
-        self._insights.upsert(
-            ids=[key], embeddings=self.embedder.embed([text]), documents=[text], metadatas=[metadata]
-        )
-        return key
+        keys = ["ins-" + hashlib.sha256(f"{campaign}\n{text}".encode()).hexdigest()[:20] for text, campaign, _ in items]
+        rows = {key: (text, {**views.flat_meta(meta), "campaign": campaign})
+                for key, (text, campaign, meta) in zip(keys, items)}  # a repeated insight: last meta wins
+        unique = list(rows)
+        for start in range(0, len(unique), self._batch):
+            chunk = unique[start : start + self._batch]
+            texts = [rows[key][0] for key in chunk]
+            self._insights.upsert(ids=chunk, embeddings=self.embedder.embed(texts), documents=texts,
+                                  metadatas=[rows[key][1] for key in chunk])
+        return keys
 
     def reindex(self, campaign_dir: Path | str, **options: bool):
         """Index a campaign folder into this memory (see archlab.knowledge.reindex)."""
@@ -190,11 +198,12 @@ class Memory:
 
     def known(self, keys: Sequence[str]) -> set[str]:
         """Which of the given `campaign/id` keys are indexed in both collections."""
-        if not keys:
-            return set()
-        texts = set(self._experiments.get(ids=list(keys), include=[])["ids"])
-        shapes = set(self._structures.get(ids=list(keys), include=[])["ids"])
-        return texts & shapes
+        found: set[str] = set()
+        for start in range(0, len(keys), self._batch):  # SQLite caps the ids in one query
+            chunk = list(keys[start : start + self._batch])
+            texts = set(self._experiments.get(ids=chunk, include=[])["ids"])
+            found |= texts & set(self._structures.get(ids=chunk, include=[])["ids"])
+        return found
 
     @staticmethod
     def _safely(read: Callable[[], Any]) -> Any:

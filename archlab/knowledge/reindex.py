@@ -96,9 +96,11 @@ def reindex(
         known = memory.known([record.key for record in records])
         records = [record for record in records if record.key not in known]
     report.added = memory.add_many(records)
-    for text in _read_insights(campaign_dir / "insights.json", report):
-        memory.add_insight(text, campaign, {"source": "insights.json"})
-        report.insights += 1
+    # The same insights the campaign stores as it goes: each record's, then the distilled ones.
+    insights = [(text, record.campaign, {"exp_id": record.id}) for record in records for text in record.insights]
+    insights += [(text, campaign, {"source": "insights.json"})
+                 for text in _read_insights(campaign_dir / "insights.json", report)]
+    report.insights = len(memory.add_insights(insights)) if insights else 0
     return report
 
 

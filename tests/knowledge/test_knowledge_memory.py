@@ -112,7 +112,7 @@ def test_lookup_prefers_a_success_and_then_the_oldest(memory):
     assert memory.lookup(record(9, arch, ok(0)).arch_hash, 1.0).val_accuracy == 0.7
 
 
-def test_bad_queries_fail_in_one_line(memory, population):
+def test_bad_queries_fail_in_one_line(memory, population, tmp_path):
     memory.add_many(population)
     with pytest.raises(KnowledgeError, match="needs an arch, a text"):
         memory.similar()
@@ -121,6 +121,9 @@ def test_bad_queries_fail_in_one_line(memory, population):
     assert "\n" not in str(caught.value)
     with pytest.raises(KnowledgeError, match="exactly one of path"):
         Memory(embedder="hashing")
+    (tmp_path / "a-file").write_text("not an index")
+    with pytest.raises(KnowledgeError, match="is a file, not a folder"):
+        Memory(path=tmp_path / "a-file", embedder="hashing")
     with pytest.raises(KnowledgeError, match="unknown embedder 'bert'"):
         Memory(path=".", embedder="bert")
     with pytest.raises(KnowledgeError, match="must be a scalar"):

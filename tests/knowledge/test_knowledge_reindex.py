@@ -9,12 +9,14 @@ from conftest import conv_net, ok, record, write_campaign
 
 
 def test_reindex_loads_records_and_insights(tmp_path, population):
-    folder = write_campaign(tmp_path / "camp", population, insights=["residuals help depth"])
+    folder = write_campaign(tmp_path / "camp", population, insights=["kernels wider than 7 did not pay"])
     with Memory(path=tmp_path / "elsewhere", embedder="hashing") as memory:
         report = reindex(folder, memory)
-        assert (report.records, report.added, report.insights, report.skipped) == (8, 8, 1, [])
+        assert (report.records, report.added, report.insights, report.skipped) == (8, 8, 2, [])
         assert memory.best(1)[0]["id"] == "e0004"
-        assert memory.insights_for("residual depth", 1)[0]["text"] == "residuals help depth"
+        from_record = memory.insights_for("residual depth", 1)[0]
+        assert (from_record["text"], from_record["exp_id"]) == ("residuals help depth", "e0004")
+        assert memory.insights_for("wider kernels", 1)[0]["source"] == "insights.json"
 
 
 def test_corrupt_record_is_skipped_with_a_warning_naming_it(tmp_path, population):
