@@ -9,6 +9,7 @@ answers taken from the original cassette (no model is called).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -81,8 +82,10 @@ def replay_campaign(root: Path | str, out_dir: Path | str | None = None,
     if cassette.is_file():
         shutil.copyfile(cassette, ws.cassette_path)
     mode = "replay" if cassette.is_file() else "record"
+    recorded = {r["id"]: (r.get("analysis", ""), list(r.get("insights", []))) for r in records}
+    insights = _read_json(source.insights_path)
     summary = _execute(ws, replay_spec, state, settings, llm_mode=mode, cassette=ws.cassette_path, prefix=[],
-                       replay_len=len(records))
+                       replay_len=len(records), recorded=(recorded, insights))
     return summary.model_copy(update={"replay": compare_runs(records, load_records(ws), source.root)})
 
 
@@ -105,7 +108,8 @@ def compare_runs(original: list[dict[str, Any]], replayed: list[dict[str, Any]],
 
 def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: CampaignSettings,
              llm_mode: str, cassette: Path, prefix: list[dict[str, Any]],
-             replay_len: int | None = None) -> CampaignSummary:
+             replay_len: int | None = None,
+             recorded: tuple[dict[str, tuple[str, list[str]]], list[str] | None] | None = None) -> CampaignSummary:
     state.sessions += 1
     state.status, state.stop_reason, state.error = "running", "", ""
     ws.save_state(state)
@@ -116,6 +120,8 @@ def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: 
         raise
     except Exception as exc:
         _fail(ws, state, f"could not start the campaign: {one_line(exc)}")
+    if recorded is not None:
+        rooms.recorded_analyses, rooms.recorded_insights = recorded
     parts = Parts(ws, spec, state.campaign, rooms, settings.recipe_overrides,
                   lightweight=settings.lightweight, direction_every=settings.direction_every,
                   fidelities=settings.fidelities)
@@ -180,6 +186,13 @@ def _fail(ws: Workspace, state: CampaignState, message: str) -> None:
     state.status, state.error = "failed", message
     ws.save_state(state)
     raise CampaignError(message)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _trained(result: Result) -> bool:

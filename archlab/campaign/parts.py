@@ -8,6 +8,7 @@ another room goes through here, so an interface change there is one edit here.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -84,7 +85,7 @@ class Parts:
             edit, source = self._coder_choice(index, visible, proposal, parent)
         candidate = PreparedCandidate(
             index=index, exp_id=exp_id(index + 1), generation=index // self.direction_every,
-            parent_ids=list(getattr(proposal, "parent_ids", [])), parent_arch=parent,
+            parent_ids=self.lineage_ids(proposal), parent_arch=parent,
             edit=edit, edit_source=source, arch=parent, arch_hash="")
         try:
             child = tools.apply(parent, edit) if edit is not None else parent
@@ -103,6 +104,20 @@ class Parts:
             return self._rejected(candidate, "constraint", reason)
         candidate.fidelity = self._fidelity(candidate, visible)
         return candidate
+
+    def lineage_ids(self, proposal: Any) -> list[str]:
+        """Parent (and crossover donor) as experiment ids: the backbone names a seed that is
+        still in flight `seedN`, and seed N is always evaluated as experiment N + 1."""
+        ids = list(getattr(proposal, "parent_ids", []) or [])
+        donor = getattr(proposal, "donor_id", None)
+        if donor and getattr(proposal, "edit_kind", None) == "crossover" and donor not in ids:
+            ids.append(donor)
+        out = []
+        for pid in ids:
+            match = re.fullmatch(r"seed(\d+)", str(pid))
+            out.append(exp_id(int(match.group(1)) + 1) if match and int(match.group(1)) < len(self.spec.seed_archs)
+                       else str(pid))
+        return out
 
     def _rejected(self, candidate: PreparedCandidate, kind: str, reason: str) -> PreparedCandidate:
         candidate.result = Result(status="failed", failure=kind, error=reason, fidelity=0.0)
@@ -137,7 +152,7 @@ class Parts:
         """The evaluator's pick among the fidelity levels, from validation facts only."""
         if self.spec.strategy != "agentic":
             return max(self.fidelities)
-        parent = self._parent_result(candidate)
+        parent = self._parent_result(candidate, visible)
         seen = [r for _, r in self.visible_history(visible) if r.ok and r.val_accuracy is not None]
         budget = self.spec.budget
         used = min(1.0, self.submitted_before(visible) / budget.max_evals) if budget.max_evals else 0.0
@@ -188,9 +203,10 @@ class Parts:
             keep.append(row)
         return keep[:8]
 
-    def _parent_result(self, candidate: PreparedCandidate) -> Result | None:
+    def _parent_result(self, candidate: PreparedCandidate, visible: int | None = None) -> Result | None:
+        """The first parent's result, if folded in (and visible to a decision at `visible`)."""
         for pid in candidate.parent_ids:
-            if pid in self.by_id:
+            if pid in self.by_id and (visible is None or _number(pid) <= visible):
                 return self.by_id[pid][1]
         return None
 

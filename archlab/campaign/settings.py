@@ -55,7 +55,7 @@ class CampaignSettings(BaseModel):
     memory_dir: Path | None = None  # None: DIR/index (the campaign's own memory)
     chroma_url: str | None = None
     embedder: Literal["minilm", "hashing"] = "minilm"  # tests use "hashing"
-    cache_dir: Path | None = None  # datasets; None: ~/.cache/archlab
+    cache_dir: Path | None = None  # datasets; None: $ARCHLAB_CACHE or ~/.cache/archlab
     api_base: str | None = None
     lightweight: bool = False  # no git commit and no analyst per experiment
     report_every_s: float = 60.0  # refresh report.md/html at most this often
@@ -70,7 +70,10 @@ class CampaignSettings(BaseModel):
     progress: ProgressCallback | None = Field(default=None, exclude=True)
 
     def resolved_cache_dir(self) -> Path:
-        return self.cache_dir or Path.home() / ".cache" / "archlab"
+        """The dataset cache: the one given, else the sandbox's default (ARCHLAB_CACHE or ~/.cache)."""
+        from archlab.sandbox.tasks import default_cache_dir
+
+        return self.cache_dir or default_cache_dir()
 
     def stored(self) -> dict[str, Any]:
         """The part kept in state.json so resume runs the same way."""

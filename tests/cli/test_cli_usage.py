@@ -59,7 +59,6 @@ def test_missing_folder_and_non_campaign_folder_exit_2(tmp_path, capsys):
 ])
 def test_bad_goals_and_settings_exit_2_before_any_folder_exists(goal, extra, words, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.setenv("ARCHLAB_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "campaign"
     code, _, err = run_cli(["run", goal, "--out", str(out), *extra], capsys)
     assert_one_line_usage_error(code, err, *words)
