@@ -232,20 +232,26 @@ def _canonical(params: dict[str, Any], children: list[Any]) -> Any:
 
 
 def _cell_edges(path: str, node: Any, p: Nb201Params, _t_in: TensorType) -> list[Any]:
-    """`cell_edge` edits: one per edge, free `op` = any of the other four ops."""
+    """`cell_edge` edits: every (edge, new op) pair, fully decided.
+
+    24 entries (6 edges x the 4 other ops) rather than 6 with a free op: a menu
+    entry then names the op it puts in, which is what a model (or the mock's
+    word matching) needs to tell "put a 3x3 conv on 1->2" from "put a pool there".
+    """
     return list(_cell_edge_menu(path, p.cell))
 
 
 @lru_cache(maxsize=65536)  # Edits are frozen pydantic models: sharing them is safe
 def _cell_edge_menu(path: str, cell: str) -> tuple[Any, ...]:
-    from archlab.tools.edits.model import Domain, Edit  # edits import the op table: import late
+    from archlab.tools.edits.model import Edit  # edits import the op table: import late
 
     ops = parse_cell(cell)
-    return tuple([
-        Edit(kind="cell_edge", path=path, fixed={"edge": edge_name(i), "current": ops[i]},
-             free={"op": Domain(type="choice", values=[o for o in OPS if o != ops[i]])})
+    return tuple(
+        Edit(kind="cell_edge", path=path, fixed={"op": op, "edge": edge_name(i)})
         for i in range(len(EDGES))
-    ])
+        for op in OPS
+        if op != ops[i]
+    )
 
 
 def _apply_cell_edge(node: Any, edit: Any) -> Any:
