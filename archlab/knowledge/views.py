@@ -54,9 +54,11 @@ def record_rows(record: ExperimentRecord) -> tuple[dict[str, Any], str, np.ndarr
         f"val accuracy {result.val_accuracy:.4f}" if result.ok and result.val_accuracy is not None
         else f"failed: {result.failure or 'unknown'} {meta['error']}"
     )
-    parts = [f"architecture: {summary}", f"edit: {edit}", f"outcome: {outcome}",
-             record.analysis, " ".join(record.insights)]
-    document = "\n".join(part for part in parts if part)
+    # Facts only (tree, edit, outcome): the analyst's prose goes to the insights
+    # collection. So an index rebuilt from record.json files (which carry the
+    # analysis) embeds exactly what the live campaign embedded (which adds records
+    # before their analysis), and replays after a reindex decide the same.
+    document = f"architecture: {summary}\nedit: {edit}\noutcome: {outcome}"
     vector = structural_vector(record.arch, result.params, result.flops, walked)
     return meta, document, vector
 
@@ -72,7 +74,7 @@ def filter_metadata(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_document(record: ExperimentRecord) -> str:
-    """The text embedded for a record: what it is, how it was made, what was learnt."""
+    """The text embedded for a record: what it is, how it was made, how it did."""
     return record_rows(record)[1]
 
 

@@ -26,9 +26,18 @@ def test_similar_by_structure_without_known_size(memory, population):
     assert rows[0]["id"] == "e0007" and rows[1]["id"] == "e0001"
 
 
-def test_similar_by_text_reads_the_analysis(memory, population):
+def test_similar_by_text_reads_tree_edit_and_outcome(memory, population):
     memory.add_many(population)
-    assert memory.similar(text="residual blocks deeper stack", k=1)[0]["id"] == "e0004"
+    assert memory.similar(text="residual conv1d channels 32", k=1)[0]["id"] == "e0004"
+    assert memory.similar(text="failed compile conv kernel 99", k=1)[0]["id"] == "e0006"
+
+
+def test_analysis_is_not_embedded_so_a_rebuilt_index_matches_the_live_one(memory, population):
+    plain = population[3].model_copy(update={"analysis": "", "insights": []})
+    memory.add(plain)
+    before = memory.similar(text="residual blocks deeper stack", k=1)
+    memory.add(population[3])  # the same record with its analysis, as reindex reads it
+    assert memory.similar(text="residual blocks deeper stack", k=1) == before
 
 
 def test_similar_excludes_the_candidate_itself(memory, population):
