@@ -236,7 +236,10 @@ class Parts:
             parent = self._parent_record(candidate)
             memories = self.memories(candidate.arch, self.describe_edit(candidate.edit),
                                      exp_number(candidate.exp_id))
-            text, insights = rooms.analyze(record, parent, memories, step=candidate.exp_id)
+            try:
+                text, insights = rooms.analyze(record, parent, memories, step=candidate.exp_id)
+            except SpendStop as stop:  # the result stays; the loop stops at its next budget check
+                text, insights = f"(no analysis: {stop})", []
             record = record.model_copy(update={"analysis": text, "insights": insights})
         try:
             source = tools.render(candidate.arch, rooms.task.input_shape, rooms.task.num_classes)

@@ -93,3 +93,18 @@ def test_constraints_are_never_violated_by_a_trained_candidate(tmp_path, setting
     rejected = [r for r in records if r["result"]["failure"] == "constraint"]
     assert summary.rejected == len(rejected)
     assert all(r["id"] not in executors[0].submitted for r in rejected)
+
+
+@pytest.mark.slow  # imports litellm (tens of seconds on a busy machine)
+def test_agents_work_through_the_http_mock_model_via_litellm(tmp_path, settings, monkeypatch):
+    from archlab.llm import running_mock_server
+
+    fakes.install(monkeypatch, jitter_seed=8)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-dummy-for-the-local-mock")
+    spec = make_spec(evals=6)
+    run_campaign(spec, tmp_path / "in-process", settings)
+    with running_mock_server() as server:
+        http = spec.model_copy(update={"model": "openai/mock"})
+        summary = run_campaign(http, tmp_path / "http", settings.model_copy(update={"api_base": server.api_base}))
+    assert summary.status == "done" and summary.llm.calls > 0 and summary.llm.fallbacks == 0
+    assert decisions(tmp_path / "http") == decisions(tmp_path / "in-process")

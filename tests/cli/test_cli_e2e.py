@@ -78,3 +78,11 @@ def test_report_and_compare(campaign, tmp_path, capsys):
     assert main(["report", str(campaign), str(campaign.parent / "second"), "--compare", "-o", str(tmp_path)]) == 0
     assert list(tmp_path.glob("*.html"))
     assert main(["report", str(campaign), str(campaign)]) == 2  # several folders need --compare
+
+
+def test_reindex_rebuilds_a_deleted_memory(campaign, capsys):
+    import shutil
+
+    shutil.rmtree(campaign / "index")
+    assert main(["reindex", str(campaign)]) == 0
+    assert "Reindexed 4 experiments" in capsys.readouterr().out
