@@ -258,7 +258,10 @@ class Memory:
         structural distance rather than guessed. Distances: Euclidean on the
         structural vector, cosine on text; with both, each is scaled to [0, 1]
         and the two are averaged. `exclude` lists `campaign/id` keys to leave
-        out (e.g. the candidate itself). Lower distance is closer.
+        out (e.g. the candidate itself). Lower distance is closer. `where` is a
+        Chroma filter on the stored fields (campaign, status, failure, family,
+        task, strategy, generation, fidelity, arch_hash, created_ts and the
+        metrics in views.METRICS); filters make Chroma queries slower.
         """
         if arch is None and not text:
             raise KnowledgeError("similar() needs an arch, a text, or both")

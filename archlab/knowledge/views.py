@@ -65,7 +65,7 @@ def record_rows(record: ExperimentRecord) -> tuple[dict[str, Any], str, np.ndarr
 
 # Shown in prompts but never filtered on: kept only in the experiments collection,
 # so the structures collection (filters + Result) stays cheap to write.
-DISPLAY_ONLY = ("exp_id", "generation", "parents", "error", "summary", "edit")
+DISPLAY_ONLY = ("parents", "error", "summary", "edit")
 
 
 def filter_metadata(meta: dict[str, Any]) -> dict[str, Any]:
