@@ -82,8 +82,14 @@ def render(arch: Arch, input_shape: tuple[int, ...], num_classes: int) -> str:
     return _template().render(
         name=arch.name, hash=arch_hash(arch), input_shape=tuple(shapes.t_in.shape),
         num_classes=num_classes, runtime_source=_runtime_source(),
-        mined=[arch.mined[n] for n in used_mined(arch)], lines=lines.lines, result=result,
+        mined=_distinct_sources([arch.mined[n] for n in used_mined(arch)]), lines=lines.lines, result=result,
     )
+
+
+def _distinct_sources(ops: list[Any]) -> list[Any]:
+    """Ops mined from one file share its source: paste it once."""
+    seen: set[str] = set()
+    return [op for op in ops if not (op.source in seen or seen.add(op.source))]
 
 
 def load_rendered(source: str, module_name: str = "archlab_rendered") -> types.ModuleType:

@@ -75,7 +75,11 @@ class Shapes:
         self.ops = OpTable(arch)
         self.entries: dict[str, Entry] = {}
         self._params: dict[int, tuple[Node, Params]] = {}
-        self._memo: dict[tuple[int, TensorType], tuple[Node, Any]] = {}
+        # Memo of inference keyed by (structure id, input type): equal subtrees (the
+        # 200 identical blocks of a deep net) are inferred once per input type.
+        self._memo: dict[tuple[int, TensorType], Any] = {}
+        self._sids: dict[int, tuple[Node, int]] = {}
+        self._interned: dict[tuple[Any, ...], int] = {}
         self.error: str | None = None
         self.out: TensorType | None = None
         try:
@@ -102,6 +106,16 @@ class Shapes:
         self._params[id(node)] = (node, parsed)
         return parsed
 
+    def sid(self, node: Node) -> int:
+        """A small int naming the structure of `node` (op, params, children), equal for equal subtrees."""
+        hit = self._sids.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        key = (node.op, _freeze(node.params), tuple(self.sid(c) for c in node.children))
+        sid = self._interned.setdefault(key, len(self._interned))
+        self._sids[id(node)] = (node, sid)  # the node is kept alive so its id is never reused
+        return sid
+
     # -- inference ---------------------------------------------------------------
     def _record(self, node: Node, path: str, parent: str | None, index: int, t: TensorType) -> TensorType:
         entry = self.entries.get(path)
@@ -117,26 +131,26 @@ class Shapes:
         except ShapeError as exc:
             raise PathError(f"{path}: {exc}") from None
         entry.outs.append(out)
-        self._memo[(id(node), t)] = (node, out)
+        self._memo[(self.sid(node), t)] = out
         return out
 
     def infer(self, node: Node, t: TensorType) -> TensorType:
         """Output type of `node` on input `t` (memoised), or ShapeError."""
-        key = (id(node), t)
+        key = (self.sid(node), t)
         hit = self._memo.get(key)
-        if hit is not None and hit[0] is node:
-            if isinstance(hit[1], ShapeError):
-                raise hit[1]
-            return hit[1]
+        if hit is not None:
+            if isinstance(hit, ShapeError):
+                raise hit
+            return hit
         try:
             spec = self.ops.spec(node.op)
             p = self.params(node)
             child = Children(lambda i, ti: self.infer(node.children[i], ti), len(node.children))
             out = spec.shape(p, t, child)
         except ShapeError as exc:
-            self._memo[key] = (node, exc)
+            self._memo[key] = exc
             raise
-        self._memo[key] = (node, out)
+        self._memo[key] = out
         return out
 
     def infer_or_none(self, node: Node, t: TensorType) -> TensorType | None:
@@ -144,6 +158,15 @@ class Shapes:
             return self.infer(node, t)
         except ShapeError:
             return None
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable, type-exact form of a params value (1 and 1.0 and True stay distinct)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_freeze(v) for v in value))
+    return (type(value).__name__, value if isinstance(value, (int, float, str, bool, type(None))) else repr(value))
 
 
 def param_problems(arch: Arch) -> list[str]:

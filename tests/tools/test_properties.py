@@ -32,9 +32,9 @@ def _same_model(arch: Arch, shape: tuple[int, ...], seed: int) -> None:
         assert torch.equal(built(x), rendered(x))
 
 
-@settings(max_examples=40, **_SETTINGS)
+@settings(max_examples=30, **_SETTINGS)
 @given(seed=seeds_, shape=shapes_, steps=st.integers(1, 50))
-def test_edit_chains_of_1_to_50_stay_valid_compile_run_render_and_round_trip_40_cases(seed, shape, steps):
+def test_edit_chains_of_1_to_50_stay_valid_compile_run_render_and_round_trip_30_cases(seed, shape, steps):
     rng = random.Random(seed)
     arch = starter(shape, rng)
     for _ in range(steps):
@@ -48,15 +48,15 @@ def test_edit_chains_of_1_to_50_stay_valid_compile_run_render_and_round_trip_40_
     _same_model(arch, shape, seed)
 
 
-@settings(max_examples=60, **_SETTINGS)
+@settings(max_examples=40, **_SETTINGS)
 @given(seed=seeds_, shape=shapes_, steps=st.integers(0, 25))
-def test_render_rebuilds_the_same_module_60_cases(seed, shape, steps):
+def test_render_rebuilds_the_same_module_40_cases(seed, shape, steps):
     _same_model(random_tree(seed, shape, steps), shape, seed)
 
 
-@settings(max_examples=40, **_SETTINGS)
+@settings(max_examples=30, **_SETTINGS)
 @given(seed=seeds_, shape=shapes_, steps=st.integers(0, 20))
-def test_every_value_of_every_domain_gives_a_valid_tree_40_cases(seed, shape, steps):
+def test_every_value_of_every_domain_gives_a_valid_tree_30_cases(seed, shape, steps):
     """Exact domains: pick an edit, then try *each* value of each free parameter."""
     rng = random.Random(seed)
     arch = random_tree(seed, shape, steps)
@@ -78,9 +78,9 @@ def _noisy(node: Node, rng: random.Random) -> Node:
     return Node(op="seq", children=[node]) if rng.random() < 0.3 else node
 
 
-@settings(max_examples=40, **_SETTINGS)
+@settings(max_examples=30, **_SETTINGS)
 @given(seed=seeds_, shape=shapes_, steps=st.integers(0, 20))
-def test_hash_is_blind_to_spelling_but_sees_real_changes_40_cases(seed, shape, steps):
+def test_hash_is_blind_to_spelling_but_sees_real_changes_30_cases(seed, shape, steps):
     rng = random.Random(seed)
     arch = random_tree(seed, shape, steps)
     noisy = Arch(root=_noisy(arch.root, rng))
@@ -93,9 +93,9 @@ def test_hash_is_blind_to_spelling_but_sees_real_changes_40_cases(seed, shape, s
         assert arch_hash(changed) != arch_hash(arch)
 
 
-@settings(max_examples=25, **_SETTINGS)
+@settings(max_examples=20, **_SETTINGS)
 @given(seed=seeds_, shape=shapes_)
-def test_menu_filters_return_exactly_the_matching_entries_25_cases(seed, shape):
+def test_menu_filters_return_exactly_the_matching_entries_20_cases(seed, shape):
     arch = random_tree(seed, shape, 8)
     full = legal_edits(arch, shape)
     paths = sorted({p for p, _ in iter_nodes(arch.root)})
@@ -111,7 +111,7 @@ def test_a_grown_tree_can_hold_every_edit_kind():
     rng = random.Random(3)
     kinds = set()
     arch = starter((1, 40), rng)
-    for _ in range(60):
+    for _ in range(40):
         menu = legal_edits(arch, (1, 40), donor=starter((1, 40), rng))
         kinds |= {e.kind for e in menu}
         arch = grow(arch, (1, 40), rng, 1)

@@ -21,7 +21,7 @@ from archlab.tools.tensors import TensorType
 
 from archlab.tools.edits.fits import Fits
 from archlab.tools.edits.model import EDIT_KINDS, Domain, Edit, trusted_model
-from archlab.tools.edits.variants import Variants, compute_variants
+from archlab.tools.edits.variants import Variants, compute_variants, with_value
 
 # Params edited by their own kinds rather than set_param.
 SWAP_KIND: dict[tuple[str, str], str] = {("act", "fn"): "swap_act", ("norm", "kind"): "swap_norm"}
@@ -64,6 +64,7 @@ class _Menu:
         self._insertable: list[OpSpec] = [s for s in shapes.ops.specs() if s.insert_free is not None and s.is_leaf]
         self._branch_ops = [s for s in self._insertable if s.name in BRANCH_OPS or s.family == "mined"]
         self._domains: dict[tuple[Any, ...], Domain] = {}
+        self._offers: dict[tuple[Any, ...], list[tuple[dict[str, Any], dict[str, Domain]]]] = {}
 
     def edit(self, kind: str, path: str, fixed: dict[str, Any], free: dict[str, Domain] | None = None) -> Edit:
         return trusted_model(Edit, kind=kind, path=path, fixed=fixed, free=free or {},
@@ -132,7 +133,7 @@ class _Menu:
             return self.fits.replace(path, node.model_copy(update={"params": {**node.params, name: value}}))
         children = Children(lambda i, t: self.shapes.infer(node.children[i], t), len(node.children))
         try:
-            out = spec.shape(p.model_copy(update={name: value}), entry.ins[0], children)
+            out = spec.shape(with_value(p, name, value), entry.ins[0], children)
         except ShapeError:
             return False
         return self.fits.output_change(path, out)
@@ -148,7 +149,7 @@ class _Menu:
             if v == current:
                 continue
             try:
-                if all(spec.shape(p.model_copy(update={param: v}), t, None) == o
+                if all(spec.shape(with_value(p, param, v), t, None) == o
                        for t, o in zip(entry.ins, entry.outs)):
                     ok.append(v)
             except ShapeError:
@@ -170,23 +171,38 @@ class _Menu:
             if not self.wants(where):
                 continue
             t = self.fits.insert_input(path, index)
-            accept = _cached(lambda out, i=index: self.fits.insert_type(path, i, out))
-            for spec in self._insertable:
-                v = self.variants(spec, t)
-                free = v.free_domains(accept, self.domain) if v is not None else None
+            accept = (lambda i: lambda out: self.fits.insert_type(path, i, out))(index)
+            for fixed, free in self.offers(self._insertable, t, accept):
+                yield self.edit("insert", where, dict(fixed), dict(free))
+
+    def offers(self, specs: list[OpSpec], t: TensorType,
+               accept: Callable[[TensorType], bool]) -> list[tuple[dict[str, Any], dict[str, Domain]]]:
+        """(fixed, free) of each op in `specs` placed on input `t` where outputs must pass `accept`.
+
+        Places with the same input type that accept the same output types get the
+        same offers, so they are computed once per (ops, type, accepted outputs).
+        """
+        variants = [(s, self.variants(s, t)) for s in specs]
+        outs = {o for _, v in variants if v is not None for o in v.outputs()}
+        accepted = frozenset(o for o in outs if accept(o))
+        key = (tuple(s.name for s in specs), t, accepted)
+        found = self._offers.get(key)
+        if found is None:
+            found = []
+            for spec, v in variants:
+                free = v.free_domains(accepted.__contains__, self.domain) if v is not None else None
                 if free is not None:
-                    yield self.edit("insert", where, {"op": spec.name, **v.defaults}, free)  # type: ignore[union-attr]
+                    found.append(({"op": spec.name, **v.defaults}, free))
+            self._offers[key] = found
+        return found
 
     def replace(self, path: str, entry: Entry) -> Iterable[Edit]:
         node = entry.node
         if not self.wants(path) or node.children or not self.fits.single(path):
             return
-        accept = _cached(lambda out: self.fits.output_change(path, out))
-        for spec in self.replacements(node.op):
-            v = self.variants(spec, entry.ins[0])
-            free = v.free_domains(accept, self.domain) if v is not None else None
-            if free is not None:
-                yield self.edit("replace", path, {"op": spec.name, **v.defaults}, free)  # type: ignore[union-attr]
+        accept = (lambda out: self.fits.output_change(path, out))
+        for fixed, free in self.offers(self.replacements(node.op), entry.ins[0], accept):
+            yield self.edit("replace", path, dict(fixed), dict(free))
 
     def remove(self, path: str, entry: Entry) -> Iterable[Edit]:
         if path == ROOT or not self.wants(path):
@@ -208,18 +224,12 @@ class _Menu:
             return
         t, o = entry.ins[0], entry.outs[0]
         merges = [self.shapes.params(node).merge] if node.op == "parallel" else ["add", "concat"]  # type: ignore[attr-defined]
-        candidates: list[OpSpec | None] = [None, *self._branch_ops]  # None: an identity branch
         for merge in merges:
-            accept = _cached(lambda b, m=merge: self._branch_fits(path, o, b, m))
-            for spec in candidates:
-                if spec is None:
-                    if accept(t):
-                        yield self.edit("add_branch", path, {"op": "identity", "merge": merge})
-                    continue
-                v = self.variants(spec, t)
-                free = v.free_domains(accept, self.domain) if v is not None else None
-                if free is not None:
-                    yield self.edit("add_branch", path, {"op": spec.name, "merge": merge, **v.defaults}, free)  # type: ignore[union-attr]
+            accept = _cached((lambda m: lambda b: self._branch_fits(path, o, b, m))(merge))
+            if accept(t):  # an identity branch
+                yield self.edit("add_branch", path, {"op": "identity", "merge": merge})
+            for fixed, free in self.offers(self._branch_ops, t, accept):
+                yield self.edit("add_branch", path, {**fixed, "merge": merge}, dict(free))
 
     def _branch_fits(self, path: str, o: TensorType, branch: TensorType, merge: str) -> bool:
         if merge == "add":

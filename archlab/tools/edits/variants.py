@@ -11,6 +11,7 @@ a few hundred shape-rule calls, not a million.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 from archlab.tools.errors import ShapeError
@@ -18,7 +19,13 @@ from archlab.tools.ir import Node
 from archlab.tools.ops.spec import OpSpec, Params
 from archlab.tools.tensors import TensorType
 
-from archlab.tools.edits.model import Domain
+from archlab.tools.edits.model import Domain, trusted_model
+from archlab.tools.ops.registry import OPS
+
+
+def with_value(p: Params, name: str, value: Any) -> Params:
+    """`p` with one field changed, without pydantic's slow `model_copy` (values come from domains)."""
+    return trusted_model(type(p), **{**p.__dict__, name: value})
 
 
 @dataclass(frozen=True)
@@ -47,12 +54,31 @@ class Variants:
             free[name] = domain(values)
         return free
 
+    def outputs(self) -> set[TensorType]:
+        """Every output type this op can produce here."""
+        outs = {out for _, out in self.first_values}
+        if self.base_out is not None:
+            outs.add(self.base_out)
+        return outs
+
     def node(self, values: dict[str, Any]) -> Node:
         return Node(op=self.op, params={**self.defaults, **values})
 
 
 def compute_variants(spec: OpSpec, t: TensorType) -> Variants | None:
     """Variants of `spec` on input `t`, or None when the op cannot go there at all."""
+    if OPS.get(spec.name) is spec:
+        return _builtin_variants(spec.name, t)
+    return _compute(spec, t)
+
+
+@lru_cache(maxsize=4096)
+def _builtin_variants(op: str, t: TensorType) -> Variants | None:
+    """Built-in ops are constants, so their variants are memoised across menus (a pure cache)."""
+    return _compute(OPS[op], t)
+
+
+def _compute(spec: OpSpec, t: TensorType) -> Variants | None:
     if spec.insert_free is None or not spec.is_leaf:
         return None
     defaults = dict(spec.insert_defaults)
@@ -66,7 +92,7 @@ def compute_variants(spec: OpSpec, t: TensorType) -> Variants | None:
     first_values: list[tuple[Any, TensorType]] = []
     if first is not None:
         for v in spec.domains[first]:
-            out = _try(spec, base.model_copy(update={first: v}), t)
+            out = _try(spec, with_value(base, first, v), t)
             if out is not None:
                 first_values.append((v, out))
         if not first_values:
@@ -76,7 +102,7 @@ def compute_variants(spec: OpSpec, t: TensorType) -> Variants | None:
     others: dict[str, list[Any]] = {}
     for name in free[1:]:
         ok = [v for v in spec.domains[name]
-              if base_out is not None and _try(spec, base.model_copy(update={name: v}), t) == base_out]
+              if base_out is not None and _try(spec, with_value(base, name, v), t) == base_out]
         if not ok:
             return None
         others[name] = ok
