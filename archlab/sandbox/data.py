@@ -19,6 +19,7 @@ import numpy as np
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 OPTIONAL = ("x_val", "y_val")
 MNIST1D_CACHE_NAME = "mnist1d-default-v1.npz"  # bump the suffix if the generation changes
+VAL_FRACTION = 0.1  # share of train carved out for validation when a file gives no x_val/y_val
 
 
 class DataError(ValueError):
@@ -115,7 +116,7 @@ def inspect_npz(path: Path) -> NpzSummary:
         if top >= num_classes:
             raise DataError(f"{path}: y_{split} has label {top}, outside the classes 0..{num_classes - 1} of y_train")
     n_train = len(arrays["y_train"])
-    if "x_val" not in arrays and n_train - _n_val(n_train, 0.1) < 1:
+    if "x_val" not in arrays and n_train - _n_val(n_train, VAL_FRACTION) < 1:
         raise DataError(f"{path}: x_train has {n_train} sample(s), too few to carve a validation split")
     return NpzSummary(
         input_shape=sample_shape,

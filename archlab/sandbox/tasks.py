@@ -78,7 +78,7 @@ class Task(BaseModel):
     recipe: TrainRecipe = Field(default_factory=TrainRecipe)
     data_file: str | None = None
     fingerprint: str = ""  # sha256 of the data file: results are only comparable on equal data
-    val_fraction: float = Field(0.1, gt=0, lt=1)
+    val_fraction: float = Field(data.VAL_FRACTION, gt=0, lt=1)
     split_seed: int = 0
     sizes: dict[str, int] = Field(default_factory=dict)  # train/val/test sample counts
 
@@ -139,5 +139,5 @@ def _array_task(name: str, path: Path, recipe: TrainRecipe) -> Task:
         recipe=recipe,
         data_file=str(path.resolve()),
         fingerprint=summary.sha256,
-        sizes=summary.sizes(val_fraction=0.1),
+        sizes=summary.sizes(data.VAL_FRACTION),
     )

@@ -5,7 +5,7 @@ Started by `pool.WorkerProcess` as ``[unshare -rn] python -m archlab.sandbox.wor
 working directory. Messages (see `protocol.py`):
 
 - parent -> worker: ``{"type": "init", "task": Task, "device", "memory_mb", "threads", "scratch"}``
-  then any number of ``{"type": "eval", "req": EvalRequest}``, then ``{"type": "stop"}``;
+  then any number of ``{"type": "eval", "req": EvalRequest}`` (any other message, or EOF, ends it);
 - worker -> parent: ``{"type": "ready", ...}`` once, then one ``{"type": "result", "result": Result}``
   per request, in order.
 

@@ -190,3 +190,13 @@ def test_successive_halving_promotes_by_validation_through_a_real_pool(pool):
 def test_requests_are_plain_records():
     req = request(cnn())
     assert EvalRequest.model_validate_json(req.model_dump_json()) == req
+
+
+def test_workers_live_in_an_empty_network_namespace(pool):
+    if not pool.isolate_network:
+        pytest.skip("user namespaces are not available here (unshare -rn failed)")
+    body = ("names = [l.split(':')[0].strip() for l in open('/proc/self/net/dev').read().splitlines()[2:]]\n"
+            "raise RuntimeError('interfaces=' + ','.join(sorted(names)))")
+    result = pool.submit(request(mined(body))).result(timeout=300)
+    assert "interfaces=lo" in result.error.splitlines()[0]
+    assert result.error.splitlines()[0].endswith("interfaces=lo")
