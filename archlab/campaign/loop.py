@@ -23,7 +23,7 @@ from archlab.campaign.budget import StopClock
 from archlab.campaign.parts import Parts, PreparedCandidate, SpendStop
 from archlab.campaign.settings import CampaignSettings, LeaderboardRow, ProgressEvent
 from archlab.campaign.state import CampaignState
-from archlab.campaign.workspace import Workspace, exp_id
+from archlab.campaign.workspace import Workspace
 from archlab.records import CampaignSpec, Result
 
 

@@ -150,8 +150,8 @@ class Parts:
 
     def _fidelity(self, candidate: PreparedCandidate, visible: int) -> float:
         """The evaluator's pick among the fidelity levels, from validation facts only."""
-        if self.spec.strategy != "agentic":
-            return max(self.fidelities)
+        if self.spec.strategy != "agentic" or self.rooms.task.kind != "train":
+            return max(self.fidelities)  # a lookup table has one fidelity: a query is a query
         parent = self._parent_result(candidate, visible)
         seen = [r for _, r in self.visible_history(visible) if r.ok and r.val_accuracy is not None]
         budget = self.spec.budget

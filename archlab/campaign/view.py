@@ -74,7 +74,7 @@ class LiveView:
             board.add_column(column)
         for row in event.leaderboard:
             board.add_row(row.id, _pct(row.val_accuracy), f"{row.params:,}" if row.params else "-",
-                          row.edit[:60])
+                          (row.edit or "(seed, as given)")[:60])
         return Group(self.progress, counts, board, f"[dim]{event.message}[/]")
 
 
