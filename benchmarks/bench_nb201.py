@@ -121,6 +121,30 @@ def search(strategy: str, seed: int, table: LookupTable, budget: int, config: Ba
     return run
 
 
+_WORKER_TABLE: list[LookupTable] = []  # one parsed table per worker process
+
+
+def _load_worker_table(path: str) -> None:
+    _WORKER_TABLE.append(read_table(path))
+
+
+def _search_job(job: tuple[str, int, int]) -> SearchRun:
+    strategy, seed, budget = job
+    return search(strategy, seed, _WORKER_TABLE[0], budget)
+
+
+def run_many(strategy: str, seeds: range, table_path: Path, budget: int, jobs: int) -> list[SearchRun]:
+    """Independent searches, in seed order, optionally over several processes."""
+    work = [(strategy, seed, budget) for seed in seeds]
+    if jobs <= 1:
+        table = read_table(table_path)
+        return [search(strategy, seed, table, budget) for seed in seeds]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs, initializer=_load_worker_table, initargs=(str(table_path),)) as pool:
+        return list(pool.map(_search_job, work, chunksize=max(1, len(work) // (4 * jobs))))
+
+
 def lookup_rate(table: LookupTable, n: int = 5000) -> float:
     """Queries per second of the lookup executor (request in, Result out)."""
     cells = sorted(table.rows)[:n]
@@ -163,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--png", type=Path, default=Path("benchmarks/nb201_anytime.png"))
     parser.add_argument("--table", type=Path, default=TABLE)
+    parser.add_argument("--jobs", type=int, default=1, help="processes (runs are independent)")
     args = parser.parse_args(argv)
     table = read_table(args.table)
     print(f"table: {len(table)} cells; lookup executor: {lookup_rate(table):,.0f} queries/s")
@@ -171,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     curves: dict[str, list[list[float]]] = {}
     for strategy in args.strategies.split(","):
         start = time.perf_counter()
-        runs = [search(strategy, seed, table, args.budget) for seed in range(args.seeds)]
+        runs = run_many(strategy, range(args.seeds), args.table, args.budget, args.jobs)
         elapsed = time.perf_counter() - start
         curves[strategy] = [[r.pick(b) for b in range(1, len(r.signals) + 1)] for r in runs]  # type: ignore[misc]
         summary[strategy] = {}

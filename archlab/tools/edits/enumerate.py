@@ -19,6 +19,7 @@ from archlab.tools.ops.spec import OpSpec
 from archlab.tools.shapes import Children, Entry, Shapes, checked_shapes
 from archlab.tools.tensors import TensorType
 
+from archlab.tools.edits.blocks import BLOCKS, Block, block_variants
 from archlab.tools.edits.fits import Fits
 from archlab.tools.edits.model import EDIT_KINDS, Domain, Edit, trusted_model
 from archlab.tools.edits.variants import Variants, compute_variants, with_value
@@ -63,6 +64,7 @@ class _Menu:
         self._variants: dict[tuple[str, TensorType], Variants | None] = {}
         self._insertable: list[OpSpec] = [s for s in shapes.ops.specs() if s.insert_free is not None and s.is_leaf]
         self._branch_ops = [s for s in self._insertable if s.name in BRANCH_OPS or s.family == "mined"]
+        self._insert_candidates: list[OpSpec | Block] = [*self._insertable, *BLOCKS]
         self._domains: dict[tuple[Any, ...], Domain] = {}
         self._offers: dict[tuple[Any, ...], list[tuple[dict[str, Any], dict[str, Domain]]]] = {}
 
@@ -88,10 +90,11 @@ class _Menu:
     def wants(self, path: str) -> bool:
         return self.only is None or self.only == path
 
-    def variants(self, spec: OpSpec, t: TensorType) -> Variants | None:
+    def variants(self, spec: OpSpec | Block, t: TensorType) -> Variants | None:
         key = (spec.name, t)
         if key not in self._variants:
-            self._variants[key] = compute_variants(spec, t)
+            self._variants[key] = (block_variants(spec, t, self.shapes.infer) if isinstance(spec, Block)
+                                   else compute_variants(spec, t))
         return self._variants[key]
 
     def collect(self, wanted: set[str], donor: Arch | None) -> list[Edit]:
@@ -172,10 +175,10 @@ class _Menu:
                 continue
             t = self.fits.insert_input(path, index)
             accept = (lambda i: lambda out: self.fits.insert_type(path, i, out))(index)
-            for fixed, free in self.offers(self._insertable, t, accept):
+            for fixed, free in self.offers(self._insert_candidates, t, accept):
                 yield self.edit("insert", where, dict(fixed), dict(free))
 
-    def offers(self, specs: list[OpSpec], t: TensorType,
+    def offers(self, specs: list[OpSpec] | list[OpSpec | Block], t: TensorType,
                accept: Callable[[TensorType], bool]) -> list[tuple[dict[str, Any], dict[str, Domain]]]:
         """(fixed, free) of each op in `specs` placed on input `t` where outputs must pass `accept`.
 
@@ -192,7 +195,8 @@ class _Menu:
             for spec, v in variants:
                 free = v.free_domains(accepted.__contains__, self.domain) if v is not None else None
                 if free is not None:
-                    found.append(({"op": spec.name, **v.defaults}, free))
+                    fixed = {"block": spec.name} if isinstance(spec, Block) else {"op": spec.name, **v.defaults}  # type: ignore[union-attr]
+                    found.append((fixed, free))
             self._offers[key] = found
         return found
 
@@ -260,7 +264,8 @@ class _Menu:
         if spec.extra_edits is None or not self.wants(path):
             return
         for e in spec.extra_edits(path, entry.node, self.shapes.params(entry.node), entry.ins[0]):
-            yield e.model_copy(update={"input_shape": self.input_shape})
+            # Ops may return cached edits that already carry the input shape: no copy then.
+            yield e if e.input_shape == self.input_shape else e.model_copy(update={"input_shape": self.input_shape})
 
 
 def _donor_subtrees(donor: Arch) -> list[tuple[str, Node, dict[str, Any]]]:

@@ -231,23 +231,27 @@ def _canonical(params: dict[str, Any], children: list[Any]) -> Any:
     }
 
 
-def _cell_edges(path: str, node: Any, p: Nb201Params, _t_in: TensorType) -> list[Any]:
+def _cell_edges(path: str, node: Any, p: Nb201Params, t_in: TensorType) -> list[Any]:
     """`cell_edge` edits: every (edge, new op) pair, fully decided.
 
     24 entries (6 edges x the 4 other ops) rather than 6 with a free op: a menu
     entry then names the op it puts in, which is what a model (or the mock's
     word matching) needs to tell "put a 3x3 conv on 1->2" from "put a pool there".
     """
-    return list(_cell_edge_menu(path, p.cell))
+    # At the root the node's input is the tree's input: the edits can carry it (and be cached).
+    shape = tuple(t_in.shape) if path == "root" else None
+    return list(_cell_edge_menu(path, p.cell, shape))
 
 
 @lru_cache(maxsize=65536)  # Edits are frozen pydantic models: sharing them is safe
-def _cell_edge_menu(path: str, cell: str) -> tuple[Any, ...]:
-    from archlab.tools.edits.model import Edit  # edits import the op table: import late
+def _cell_edge_menu(path: str, cell: str, input_shape: tuple[int, ...] | None) -> tuple[Any, ...]:
+    from archlab.tools.edits.model import Edit, trusted_model  # edits import the op table: import late
 
     ops = parse_cell(cell)
-    return tuple(
-        Edit(kind="cell_edge", path=path, fixed={"op": op, "edge": edge_name(i)})
+    shape = list(input_shape) if input_shape is not None else None
+    return tuple(  # values are valid by construction: skip pydantic's checks (menus are hot)
+        trusted_model(Edit, kind="cell_edge", path=path, fixed={"op": op, "edge": edge_name(i)}, free={},
+                      input_shape=shape)
         for i in range(len(EDGES))
         for op in OPS
         if op != ops[i]
