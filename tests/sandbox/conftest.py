@@ -36,7 +36,7 @@ def pool(cache_dir):
     """
     os.environ[SECRET_NAME] = "hunter2"
     try:
-        executor = make_executor("mnist1d", workers=2, cache_dir=cache_dir)
+        executor = make_executor("mnist1d", workers=2, cache_dir=cache_dir, device="cpu")  # rlimits are CPU-only
     finally:
         del os.environ[SECRET_NAME]
     yield executor

@@ -81,7 +81,7 @@ def test_infinite_loop_hits_the_time_limit_and_the_worker_is_replaced(pool):
     deadline = time.monotonic() + 240
     while pool.restarts == before and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert pool.restarts == before + 1
+    assert pool.restarts >= before + 1
     _still_works(pool)
 
 
