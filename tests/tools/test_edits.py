@@ -3,6 +3,7 @@
 import random
 
 import pytest
+import torch
 
 from archlab.tools import (EDIT_KINDS, Arch, Domain, Edit, EditError, Node, apply, arch_hash, build,
                            legal_edits, seeds, validate)
@@ -148,3 +149,21 @@ def test_fast_menu_records_equal_normally_built_ones():
     edit = legal_edits(seeds.mlp(), (1, 40), kinds=["set_param"])[0]
     again = Edit.model_validate_json(edit.model_dump_json())
     assert again == edit and again.free == edit.free and again.describe() == edit.describe()
+
+
+def test_blocks_are_inserted_in_one_step_with_exact_domains():
+    arch = seeds.mnist1d_cnn()
+    blocks = [e for e in legal_edits(arch, CNN_SHAPE, kinds=["insert"], path="root.6")
+              if e.fixed["op"].startswith("block:")]
+    assert {e.fixed["op"] for e in blocks} == {"block:conv_norm_act", "block:res_conv", "block:repeat_conv"}
+    repeat = next(e for e in blocks if e.fixed["op"] == "block:repeat_conv")
+    assert repeat.describe() == ("insert root.6 block:repeat_conv out_channels in {8,16,24,32,48,64,96,128} "
+                                 "kernel in {3,5,7} n in {1,2,3}")
+    new = apply(arch, repeat.fill({"out_channels": 32, "kernel": 5, "n": 3}))
+    assert new.root.children[6].op == "repeat" and new.root.children[6].params == {"n": 3}
+    assert build(new, CNN_SHAPE, 10)(torch.randn(2, 1, 40)).shape == (2, 10)
+    # on the 5-long sequence after the convs, inner edits of the repeat see all three copies
+    inner = legal_edits(new, CNN_SHAPE, kinds=["set_param"], path="root.6.0.0")
+    for edit in inner:
+        for value in next(iter(edit.free.values())).values:
+            assert validate(apply(new, edit.fill({next(iter(edit.free)): value})), CNN_SHAPE) == []

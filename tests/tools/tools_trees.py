@@ -20,7 +20,7 @@ def starter(input_shape: tuple[int, ...], rng: random.Random) -> Arch:
 
 
 def grow(arch: Arch, input_shape: tuple[int, ...], rng: random.Random, steps: int,
-         max_nodes: int = 60, donor: Arch | None = None) -> Arch:
+         max_nodes: int = 40, donor: Arch | None = None) -> Arch:
     """Apply `steps` random legal edits (removing nodes once the tree passes `max_nodes`)."""
     for _ in range(steps):
         menu = legal_edits(arch, input_shape, donor=donor)

@@ -17,6 +17,7 @@ from archlab.tools.ir import Arch, Node, describe_validation_error, get_node, in
 from archlab.tools.ops.registry import OPS
 from archlab.tools.shapes import param_problems, validate
 
+from archlab.tools.edits.blocks import BLOCKS_BY_NAME
 from archlab.tools.edits.enumerate import legal_edits
 from archlab.tools.edits.model import Edit
 
@@ -59,6 +60,11 @@ def _matches(entry: Edit, edit: Edit) -> bool:
 
 def _new_node(fixed: dict[str, Any]) -> Node:
     op = fixed["op"]
+    if op.startswith("block:"):
+        block = BLOCKS_BY_NAME.get(op[len("block:"):])
+        if block is None:
+            raise ArchError(f"unknown block {op!r}; blocks: {', '.join(BLOCKS_BY_NAME)}")
+        return block.node({k: v for k, v in fixed.items() if k != "op"})
     if op not in OPS and not op.startswith("mined."):
         raise ArchError(f"unknown op {op!r}")
     return Node(op=op, params={k: v for k, v in fixed.items() if k not in _NOT_PARAMS})

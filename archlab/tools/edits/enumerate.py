@@ -195,7 +195,7 @@ class _Menu:
             for spec, v in variants:
                 free = v.free_domains(accepted.__contains__, self.domain) if v is not None else None
                 if free is not None:
-                    fixed = {"block": spec.name} if isinstance(spec, Block) else {"op": spec.name, **v.defaults}  # type: ignore[union-attr]
+                    fixed = {"op": f"block:{spec.name}"} if isinstance(spec, Block) else {"op": spec.name, **v.defaults}  # type: ignore[union-attr]
                     found.append((fixed, free))
             self._offers[key] = found
         return found

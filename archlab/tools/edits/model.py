@@ -146,7 +146,7 @@ class Edit(BaseModel):
 
     def describe(self) -> str:
         """One line for a prompt menu, e.g. `set_param root.2 conv.kernel in {3,5,7,9}`."""
-        what = self.fixed.get("op") or self.fixed.get("template") or ""
+        what = self.fixed.get("op") or ""
         if self.kind == "set_param":
             param = self.fixed.get("param", "")
             head = f"set_param {self.path} {what}.{param}"
@@ -154,7 +154,7 @@ class Edit(BaseModel):
                 return f"{head}={_short(self.fixed.get(param))}"
             return f"{head} in {self.free[param].describe()}"
         shown = {k: v for k, v in self.fixed.items()
-                 if k not in ("op", "template", "subtree", "node") and not isinstance(v, (dict, list))}
+                 if k not in ("op", "subtrees") and not isinstance(v, (dict, list))}
         parts = [self.kind, self.path]
         if what:
             parts.append(str(what))
