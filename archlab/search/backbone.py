@@ -24,7 +24,7 @@ from archlab.records import Constraints, Result, Strategy
 from archlab.search.archive import EliteGrid, Entry, ParetoFront, Population
 from archlab.search.descriptors import describe
 from archlab.search.proposal import BackboneConfig, Proposal
-from archlab.search.strategies import exploit_or_explore, tournament, ucb_weights, weighted_choice
+from archlab.search.strategies import exploit_or_explore, ranked, tournament, ucb_weights, weighted_choice
 
 STRATEGIES: tuple[str, ...] = ("random", "evolution", "agentic")
 
@@ -67,6 +67,8 @@ class Backbone:
         self.kind_uses: Counter[str] = Counter()
         self.kind_wins: Counter[str] = Counter()
         self.place_uses: Counter[str] = Counter()
+        self.what_uses: Counter[str] = Counter()  # per kind of change ("cell_edge:nor_conv_3x3")
+        self.what_wins: Counter[str] = Counter()
         self.rejected = 0  # constraint violations reported back (never trained)
         self.duplicates_avoided = 0
 
@@ -109,10 +111,14 @@ class Backbone:
         self.grid.add(entry)
         self.pareto.add(entry)
         if proposal is not None and proposal.edit_kind is not None:
-            self.kind_uses[proposal.edit_kind] += 1
             parent = self._by_id(proposal.parent_ids[0]) if proposal.parent_ids else None
-            if entry.score is not None and parent is not None and entry.score > (parent.score or 0.0):
-                self.kind_wins[proposal.edit_kind] += 1
+            improved = entry.score is not None and parent is not None and entry.score > (parent.score or 0.0)
+            self.kind_uses[proposal.edit_kind] += 1
+            self.kind_wins[proposal.edit_kind] += improved
+            what = self._what_was_done(proposal, arch_hash)
+            if what is not None:
+                self.what_uses[what] += 1
+                self.what_wins[what] += improved
 
     # ---- read-only views ------------------------------------------------------------------
 
@@ -176,18 +182,21 @@ class Backbone:
         if not scored:
             return self._random(step, rng, why="nothing scored yet:")
         parent, why = exploit_or_explore(scored, self.grid, self.config.exploit, self.config.top_k, rng)
-        donor = next((e for e in sorted(scored, key=lambda e: (-(e.score or 0.0), e.order))
-                      if e.arch_hash != parent.arch_hash), None)
-        crossover = donor is not None and (self.kinds is None or "crossover" in self.kinds)
-        menu_all = self._legal(parent.arch) + (
-            self._legal(parent.arch, donor=donor.arch, kinds=["crossover"]) if crossover else [])
-        if not menu_all:
-            return self._mutate(step, rng, parent.id, parent.arch, why)
-        kinds = sorted({m.kind for m in menu_all})
-        kind = weighted_choice(kinds, ucb_weights(kinds, self.kind_uses, self.kind_wins), rng)
-        paths = sorted({m.path for m in menu_all if m.kind == kind})
-        path = weighted_choice(paths, [1.0 / (1 + self.place_uses[f"{kind}@{p}"]) for p in paths], rng)
-        menu = [m for m in menu_all if m.kind == kind and m.path == path]
+        # A parent whose every decided edit leads to a structure already seen has nothing new to
+        # offer the coder: move on to the next best (bounded), so no step is wasted on a repeat.
+        order = ranked(scored)
+        fallbacks = [e for e in order if e.id != parent.id][: self.config.dedup_tries]
+        for candidate in [parent, *fallbacks]:
+            donor = next((e for e in order if e.arch_hash != candidate.arch_hash), None)
+            move = self._move(candidate.arch, donor, rng)
+            if move is not None:
+                if candidate is not parent:
+                    why = f"{why}; its neighbours there are all seen, next best {candidate.id} instead"
+                parent = candidate
+                kind, path, menu = move
+                break
+        else:
+            return self._mutate(step, rng, parent.id, parent.arch, f"{why}; neighbourhoods used up")
         default = self._diverse_default(parent.arch, kind, menu, rng)
         self.place_uses[f"{kind}@{path}"] += 1
         return Proposal(step=step, strategy=self.strategy, parent_ids=[parent.id], parent_arch=parent.arch,
@@ -195,6 +204,41 @@ class Backbone:
                         donor_arch=donor.arch if kind == "crossover" and donor else None,
                         edit_kind=kind, path=path, menu=menu, default=default,
                         note=f"{why}; {kind} at {path} (tried {self.kind_uses[kind]}x, improved {self.kind_wins[kind]}x)")
+
+    def _move(self, arch: Any, donor: Entry | None, rng: random.Random) -> tuple[str, str, list[Any]] | None:
+        """Kind and place of the next edit (under-explored and rewarding ones favoured) and its menu,
+        without decided entries that give a structure already seen; None when nothing fresh is left."""
+        crossover = donor is not None and (self.kinds is None or "crossover" in self.kinds)
+        menu_all = self._legal(arch) + (self._legal(arch, donor=donor.arch, kinds=["crossover"]) if crossover else [])
+        spots = sorted({(m.kind, m.path) for m in menu_all})
+        while spots:
+            kinds = sorted({k for k, _ in spots})
+            kind = weighted_choice(kinds, ucb_weights(kinds, self.kind_uses, self.kind_wins), rng)
+            paths = [p for k, p in spots if k == kind]
+            path = weighted_choice(paths, [1.0 / (1 + self.place_uses[f"{kind}@{p}"]) for p in paths], rng)
+            menu = [m for m in menu_all if m.kind == kind and m.path == path
+                    and (not m.is_filled or self._fresh(arch, m))]
+            if menu:
+                return kind, path, self._focus(menu)
+            spots.remove((kind, path))
+        return None
+
+    def _focus(self, menu: list[Any]) -> list[Any]:
+        """Keep the entries whose kind of change ranks in the best third (UCB on how often it
+        improved its parent; untried changes rank high), so the coder chooses among promising moves."""
+        whats = sorted({_what(m) for m in menu})
+        if len(whats) < 3:
+            return menu
+        weights = dict(zip(whats, ucb_weights(whats, self.what_uses, self.what_wins)))
+        keep = set(sorted(whats, key=lambda w: (-weights[w], w))[: (len(whats) + 2) // 3])
+        return [m for m in menu if _what(m) in keep]
+
+    def _what_was_done(self, proposal: Proposal, child_hash: str) -> str | None:
+        """Which menu entry produced the observed child (the coder may have chosen any)."""
+        for m in proposal.menu:
+            if m.is_filled and self._child_hash(proposal.parent_arch, m) == child_hash:
+                return _what(m)
+        return _what(proposal.default) if proposal.default is not None else None
 
     def _diverse_default(self, arch: Any, kind: str, menu: list[Any], rng: random.Random) -> Any:
         """The backbone's own pick: the least-used spot of the menu, a fresh structure if possible."""
@@ -245,3 +289,8 @@ class Backbone:
             if e.id == candidate_id:
                 return e
         return None
+
+
+def _what(edit: Any) -> str:
+    """The kind of change an edit makes, regardless of where: `cell_edge:nor_conv_3x3`, `insert:conv`."""
+    return f"{edit.kind}:{edit.fixed.get('op') or edit.fixed.get('template') or edit.fixed.get('param') or ''}"
