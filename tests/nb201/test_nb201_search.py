@@ -74,3 +74,19 @@ def test_the_cell_op_compiles_to_the_benchmark_network(table):
         arch = tools.Arch.model_validate({"root": {"op": "nb201_cell", "params": {"cell": c}}})
         params = tools.count_params(tools.build(arch, (3, 32, 32), 10))
         assert round(params / 1e6, 4) == round(table.get(c).params / 1e6, 4)  # the table's params_M
+
+
+def test_agentic_menus_offer_the_coder_only_unseen_structures(table):
+    b = bench()
+    backbone = b.Backbone("agentic", 2, [b.cell_arch(b.seed_cell(table, 2))], b.INPUT_SHAPE, config=b.CONFIG)
+    executor = b.LookupExecutor(table)
+    seen: set[str] = set()
+    for step in range(40):
+        p = backbone.propose(step)
+        children = [tools.apply(p.parent_arch, m) for m in p.menu]
+        assert not {tools.arch_hash(c) for c in children} & seen
+        child = children[step % len(children)] if children else p.parent_arch  # any menu entry
+        seen.add(tools.arch_hash(child))
+        backbone.observe(f"e{step + 1}", child, executor.evaluate(
+            b.EvalRequest(exp_id=f"e{step + 1}", arch=child.model_dump(), task="table")))
+    assert len(backbone.what_uses) >= 3  # it learnt which kinds of change pay off
