@@ -116,10 +116,9 @@ def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: 
     try:
         rooms = Rooms(spec, settings, ws.root, lag=state.lag, llm_mode=llm_mode, cassette=cassette,
                       usage_path=ws.usage_path if prefix else None, campaign=state.campaign)
-    except CampaignError:
-        raise
-    except Exception as exc:
-        _fail(ws, state, f"could not start the campaign: {one_line(exc)}")
+    except Exception as exc:  # the folder stays, marked failed with the reason
+        _fail(ws, state, str(exc) if isinstance(exc, CampaignError)
+              else f"could not start the campaign: {one_line(exc)}")
     if recorded is not None:
         rooms.recorded_analyses, rooms.recorded_insights = recorded
     parts = Parts(ws, spec, state.campaign, rooms, settings.recipe_overrides,
