@@ -257,7 +257,12 @@ class Parts:
         """One git commit per finished experiment (after state.json is saved)."""
         if not self.lightweight:
             self.ws.commit([f"experiments/{candidate.exp_id}", "state.json", "llm/usage.json"],
-                           commit_message(candidate, result, self.describe_edit(candidate.edit)))
+                           commit_message(candidate, result, self._edit_label(candidate)))
+
+    def _edit_label(self, candidate: PreparedCandidate) -> str:
+        if candidate.edit is None and not candidate.parent_ids and candidate.index < len(self.spec.seed_archs):
+            return f"seed {self.spec.seed_archs[candidate.index]} as given"
+        return self.describe_edit(candidate.edit)
 
     def observe(self, candidate: PreparedCandidate, result: Result) -> None:
         self.rooms.backbone.observe(candidate.exp_id, candidate.arch, result)
@@ -307,7 +312,8 @@ def commit_message(candidate: PreparedCandidate, result: Result, edit: str) -> s
         outcome = f"val {100 * (result.val_accuracy or 0):.2f}%, {result.params or 0:,} params"
     else:
         outcome = f"failed ({result.failure})"
-    return f"{candidate.exp_id}: {edit or 'unchanged'} on {parents} -> {outcome}"
+    where = "" if edit.startswith("seed ") else f" on {parents}"
+    return f"{candidate.exp_id}: {edit or 'unchanged'}{where} -> {outcome}"
 
 
 def _dump(model: Any) -> Any:
