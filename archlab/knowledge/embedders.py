@@ -104,7 +104,11 @@ class MiniLMEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            # transformers draws a "Loading weights" bar on stderr, which would break
+            # into `archlab run`'s live view; the model is local, so there is nothing to watch.
+            transformers_logging.disable_progress_bar()
             try:
                 self._model = SentenceTransformer(self.model_dir(), device=self.device)
             except Exception as error:  # any loading failure: say it in one line
