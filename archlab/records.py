@@ -66,6 +66,7 @@ class Result(BaseModel):
     cached: bool = False  # reused from memory (structural dedup), not trained
     device: str = "cpu"
     peak_mem_mb: float | None = None
+    mined_ops: list[dict] = Field(default_factory=list)  # a `mine` request's ops (tools.MinedOp JSON)
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from archlab.campaign.checks import check_spec, one_line
 from archlab.campaign.errors import CampaignError, UsageError
+from archlab.campaign.library import ModuleLibrary
 from archlab.campaign.loop import Orchestrator
 from archlab.campaign.parts import Parts
 from archlab.campaign.rooms import Rooms, refresh_report
@@ -123,7 +124,8 @@ def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: 
         rooms.recorded_analyses, rooms.recorded_insights = recorded
     parts = Parts(ws, spec, state.campaign, rooms, settings.recipe_overrides,
                   lightweight=settings.lightweight, direction_every=settings.direction_every,
-                  fidelities=settings.fidelities)
+                  fidelities=settings.fidelities, promote_top_k=settings.promote_top_k,
+                  promote_eta=settings.promote_eta, library=_library(ws, spec, settings, rooms))
     orchestrator = Orchestrator(ws, spec, state, settings, parts, prefix)
     try:
         reason = orchestrator.run()
@@ -170,11 +172,20 @@ def _finish(ws: Workspace, state: CampaignState, settings: CampaignSettings, roo
     if settings.write_report:
         refresh_report(ws.root)
     finals = ["state.json", "insights.json", "llm/usage.json", "llm/cassette.jsonl", "report.md", "report.html",
-              "report_files"]
+              "report_files", "modules"]
     if settings.lightweight:  # no commit per experiment: one commit holds them all
         finals.append("experiments")
     ws.commit(finals, f"Campaign {state.status}: {state.stop_reason}")
     ws.close()
+
+
+def _library(ws: Workspace, spec: CampaignSpec, settings: CampaignSettings, rooms: Rooms) -> ModuleLibrary | None:
+    """The coder's op library: agentic campaigns on trained tasks only (a lookup table has fixed cells)."""
+    if spec.strategy != "agentic" or rooms.task.kind != "train":
+        return None
+    return ModuleLibrary(ws, rooms, seeds=len(spec.seed_archs), enabled=settings.write_modules,
+                         every=settings.module_every, time_s=settings.module_time_s,
+                         lightweight=settings.lightweight)
 
 
 def state_strategy(ws: Workspace) -> str:
@@ -195,7 +206,8 @@ def _read_json(path: Path) -> Any:
 
 
 def _trained(result: Result) -> bool:
-    return not result.cached and result.failure not in ("constraint", "invalid")
+    """Cost an evaluation: everything sent to the executor (a worker-side constraint check too)."""
+    return not result.cached and (result.failure not in ("constraint", "invalid") or result.fidelity > 0)
 
 
 def _stored_settings(state: CampaignState, given: CampaignSettings | None) -> CampaignSettings:

@@ -21,6 +21,7 @@ from typing import Any
 
 from archlab.campaign.budget import StopClock
 from archlab.campaign.parts import Parts, PreparedCandidate, SpendStop
+from archlab.campaign.promotion import rank_key
 from archlab.campaign.settings import CampaignSettings, LeaderboardRow, ProgressEvent
 from archlab.campaign.state import CampaignState
 from archlab.campaign.workspace import Workspace
@@ -50,6 +51,7 @@ class Tally:
     submitted: int = 0  # trainings sent to the executor (the eval budget counts these)
     best_id: str | None = None
     best_val: float | None = None
+    best: Result | None = None
     board: list[LeaderboardRow] = field(default_factory=list)
 
 
@@ -117,7 +119,8 @@ class Orchestrator:
                 self.tally.submitted += 1
                 self._remember_hash(entry)
             return entry
-        candidate = self.parts.prepare(index, visible=index - self.lag)
+        visible = index - self.lag
+        candidate = self.parts.promotion(index, visible) or self.parts.prepare(index, visible)
         entry = Pending(index, candidate)
         if candidate.result is not None:  # rejected (constraint) or invalid: never trained
             entry.result = candidate.result
@@ -190,11 +193,12 @@ class Orchestrator:
             tally.failed += int(result.status == "failed")
         if not (result.ok and result.val_accuracy is not None):
             return False
-        row = LeaderboardRow(id=record["id"], val_accuracy=result.val_accuracy,
-                             params=result.params, edit=self.parts.describe_edit(record.get("edit")))
-        tally.board = sorted([*tally.board, row], key=lambda r: -(r.val_accuracy or 0.0))[:5]
-        if tally.best_val is None or result.val_accuracy > tally.best_val:
-            tally.best_val, tally.best_id = result.val_accuracy, record["id"]
+        top = self.parts.fidelities[-1]  # like with like: a full-fidelity result outranks any shorter one
+        row = LeaderboardRow(id=record["id"], val_accuracy=result.val_accuracy, params=result.params,
+                             edit=self.parts.describe_edit(record.get("edit")), fidelity=result.fidelity)
+        tally.board = sorted([*tally.board, row], key=lambda r: (r.fidelity < top - 1e-9, -(r.val_accuracy or 0.0)))[:5]
+        if tally.best is None or rank_key(result, top) > rank_key(tally.best, top):
+            tally.best, tally.best_val, tally.best_id = result, result.val_accuracy, record["id"]
             return True
         return False
 
@@ -262,4 +266,6 @@ class Orchestrator:
 
 def _was_trained(result: Result) -> bool:
     """Whether a recorded result cost an evaluation (the eval budget counts these)."""
-    return not result.cached and result.failure not in ("constraint", "invalid")
+    # A rejection before submission has fidelity 0; a worker-side constraint check (trees with
+    # mined ops) was submitted, so it counts, as it did live.
+    return not result.cached and (result.failure not in ("constraint", "invalid") or result.fidelity > 0)

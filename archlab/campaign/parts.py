@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from archlab.campaign.backbone_view import supersede
+from archlab.campaign.library import ModuleLibrary
+from archlab.campaign.modules import uses_mined, without_unused_mined
+from archlab.campaign.promotion import Promotion, is_promotion, pick_promotion
 from archlab.campaign.rooms import Rooms
 from archlab.campaign.workspace import Workspace, exp_id, exp_number
 from archlab.records import CampaignSpec, Result
@@ -40,6 +44,7 @@ class PreparedCandidate:
     arch: Any  # archlab.tools.Arch
     arch_hash: str
     fidelity: float = 1.0
+    sandbox_constraints: bool = False  # uses mined ops: only the worker may build it to size it
     result: Result | None = None  # set when it must not be trained (constraint, invalid)
     cached_from: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
@@ -50,7 +55,8 @@ class Parts:
 
     def __init__(self, ws: Workspace, spec: CampaignSpec, campaign: str, rooms: Rooms,
                  settings_recipe: dict[str, Any], lightweight: bool, direction_every: int,
-                 fidelities: list[float]) -> None:
+                 fidelities: list[float], promote_top_k: int = 0, promote_eta: int = 2,
+                 library: ModuleLibrary | None = None) -> None:
         self.ws, self.spec, self.campaign, self.rooms = ws, spec, campaign, rooms
         self.recipe_overrides = dict(settings_recipe)
         self.lightweight = lightweight
@@ -59,14 +65,22 @@ class Parts:
         self.history: list[tuple[PreparedCandidate, Result]] = []  # folded in, in order
         self.by_id: dict[str, tuple[PreparedCandidate, Result]] = {}
         self._directions: dict[int, Any] = {}
+        promoting = spec.strategy == "agentic" and rooms.task.kind == "train" and len(self.fidelities) > 1
+        self.promote_top_k, self.promote_eta = (promote_top_k if promoting else 0), max(1, promote_eta)
+        self.promoted: set[str] = set()  # low-fidelity ids already given a promotion, in or out of flight
+        self.promotions = 0  # promotion proposals so far: the backbone's step skips them
+        self.library = library  # mined ops the coder wrote (None: no module writing)
 
     # ---- proposing -----------------------------------------------------------------
 
     def replay_candidate(self, index: int, record: dict[str, Any]) -> PreparedCandidate:
         """Advance the backbone exactly as the original run did, take the rest from disk."""
         tools = self.rooms.tools
-        proposal = self.rooms.backbone.propose(index)
         arch = tools.Arch.model_validate(record["arch"])
+        if is_promotion(record.get("edit")):
+            return self._promotion_candidate(index, Promotion.model_validate(record["edit"]), arch,
+                                             record["arch_hash"])
+        proposal = self.rooms.backbone.propose(index - self.promotions)
         edit = tools.Edit.model_validate(record["edit"]) if record.get("edit") else None
         return PreparedCandidate(
             index=index, exp_id=record["id"], generation=record.get("generation", 0),
@@ -77,33 +91,63 @@ class Parts:
     def prepare(self, index: int, visible: int) -> PreparedCandidate:
         """Propose candidate `index` seeing only experiments numbered <= `visible`."""
         tools, rooms = self.rooms.tools, self.rooms
-        proposal = rooms.backbone.propose(index)
+        proposal = rooms.backbone.propose(index - self.promotions)
         parent = proposal_parent(proposal)
         default = getattr(proposal, "default", None)
+        menu = list(getattr(proposal, "menu", None) or [])
         edit, source = default, "backbone"
-        if self.spec.strategy == "agentic" and getattr(proposal, "menu", None) and default is not None:
-            edit, source = self._coder_choice(index, visible, proposal, parent)
+        library_ops = self.library.available(index) if self.library is not None else []
+        if self.spec.strategy == "agentic" and default is not None and self.library is not None:
+            menu, default = self._with_library(index, visible, proposal, parent, menu, default)
+            edit, library_ops = default, self.library.available(index)
+        if self.spec.strategy == "agentic" and menu and default is not None:
+            edit, source = self._coder_choice(index, visible, menu, default, parent)
+        base = tools.with_mined(parent, *library_ops) if library_ops else parent
         candidate = PreparedCandidate(
             index=index, exp_id=exp_id(index + 1), generation=index // self.direction_every,
             parent_ids=self.lineage_ids(proposal), parent_arch=parent,
             edit=edit, edit_source=source, arch=parent, arch_hash="")
         try:
-            child = tools.apply(parent, edit) if edit is not None else parent
+            child = tools.apply(base, edit) if edit is not None else parent
         except tools.EditError as error:  # the coder said something off the menu: use ours
             if default is None or edit is default:
                 return self._rejected(candidate, "invalid", f"edit could not be applied: {error}")
             candidate.edit, candidate.edit_source = default, "fallback"
-            child = tools.apply(parent, default)
+            child = tools.apply(base, default)
+        if library_ops and edit is not None:
+            child = without_unused_mined(tools, child)
         candidate.arch = child
         candidate.arch_hash = tools.arch_hash(child)
         problems = tools.validate(child, rooms.task.input_shape)
         if problems:
             return self._rejected(candidate, "invalid", problems[0])
-        reason = rooms.check_constraints(child)
+        candidate.sandbox_constraints = uses_mined(child.model_dump(mode="json"))
+        reason = None if candidate.sandbox_constraints else rooms.check_constraints(child)
         if reason:
             return self._rejected(candidate, "constraint", reason)
         candidate.fidelity = self._fidelity(candidate, visible)
         return candidate
+
+    def promotion(self, index: int, visible: int) -> PreparedCandidate | None:
+        """A full-fidelity re-training of a visible low-fidelity result that earned it, if any."""
+        if self.promote_top_k <= 0 or index < len(self.spec.seed_archs):  # seed N is always e(N+1)
+            return None
+        rows = [(c.exp_id, r) for c, r in self.visible_history(visible) if not is_promotion(c.edit)]
+        full = max(self.fidelities)
+        picked = pick_promotion(rows, self.promoted, self.promote_top_k, self.promote_eta, full)
+        if picked is None:
+            return None
+        low = self.by_id[picked[0]][0]
+        return self._promotion_candidate(index, Promotion.of(low.exp_id, picked[1].fidelity, full),
+                                         low.arch, low.arch_hash)
+
+    def _promotion_candidate(self, index: int, promotion: Promotion, arch: Any, arch_hash: str) -> PreparedCandidate:
+        self.promoted.add(promotion.source_id)
+        self.promotions += 1
+        return PreparedCandidate(
+            index=index, exp_id=exp_id(index + 1), generation=index // self.direction_every,
+            parent_ids=[promotion.source_id], parent_arch=arch, edit=promotion, edit_source="promotion",
+            arch=arch, arch_hash=arch_hash, fidelity=promotion.fidelity)
 
     def lineage_ids(self, proposal: Any) -> list[str]:
         """Parent (and crossover donor) as experiment ids: the backbone names a seed that is
@@ -125,16 +169,32 @@ class Parts:
             candidate.arch_hash = self.rooms.tools.arch_hash(candidate.arch)
         return candidate
 
-    def _coder_choice(self, index: int, visible: int, proposal: Any, parent: Any) -> tuple[Any, str]:
+    def _with_library(self, index: int, visible: int, proposal: Any, parent: Any, menu: list[Any],
+                      default: Any) -> tuple[list[Any], Any]:
+        """A trial of a module mined at this proposal (its menu, a seeded default), else the
+        backbone's menu plus the library's ops at the same spot."""
+        assert self.library is not None
+        trial = self.library.trial_ops(index, parent, self._direction(index, visible))
+        if trial:
+            trial_menu = self.library.menu(parent, None, None, trial)
+            if trial_menu:
+                return trial_menu, self.library.trial_default(trial_menu, self.spec.seed, index)
+        kind, path = getattr(proposal, "edit_kind", None), getattr(proposal, "path", None)
+        fresh = [op for op in self.library.available(index) if op.name not in parent.mined]
+        extra = self.library.menu(parent, kind, path, fresh) if kind and path else []
+        return menu + extra, default
+
+    def _coder_choice(self, index: int, visible: int, menu: list[Any], default: Any,
+                      parent: Any) -> tuple[Any, str]:
         rooms = self.rooms
         direction = self._direction(index, visible)
         memories = self.memories(parent, str(direction or ""), visible)
         source = rooms.tools.render(parent, rooms.task.input_shape, rooms.task.num_classes)
         constraints = self.spec.constraints.model_dump()
         choice = rooms.guard(lambda: rooms.coder.choose(
-            source, proposal.menu, direction, memories, fallback=proposal.default,
+            source, menu, direction, memories, fallback=default,
             step=exp_id(index + 1), constraints=constraints))
-        edit = getattr(choice, "edit", None) or proposal.default
+        edit = getattr(choice, "edit", None) or default
         return edit, str(getattr(choice, "source", "model"))
 
     def _direction(self, index: int, visible: int) -> Any:
@@ -176,6 +236,8 @@ class Parts:
         """Visible experiments as (edit kind, parent val, child val) rows, oldest first."""
         rows = []
         for candidate, result in self.visible_history(visible):
+            if is_promotion(candidate.edit):  # a re-training, not an edit: no evidence about edits
+                continue
             parent = self._parent_result(candidate)
             rows.append({
                 "id": candidate.exp_id, "kind": getattr(candidate.edit, "kind", None),
@@ -198,7 +260,7 @@ class Parts:
             if same and item.get("id") in self.by_id:  # add what the memory row lacks
                 candidate, _ = self.by_id[item["id"]]
                 parent = self._parent_result(candidate)
-                row["kind"] = getattr(candidate.edit, "kind", None)
+                row["kind"] = None if is_promotion(candidate.edit) else getattr(candidate.edit, "kind", None)
                 row["parent_val_accuracy"] = None if parent is None else parent.val_accuracy
             keep.append(row)
         return keep[:8]
@@ -217,7 +279,8 @@ class Parts:
 
     def submit(self, candidate: PreparedCandidate) -> Future[Result]:
         return self.rooms.submit(candidate.exp_id, candidate.arch, candidate.fidelity,
-                                 self.spec.seed, self.recipe_overrides)
+                                 self.spec.seed, self.recipe_overrides,
+                                 check_constraints=candidate.sandbox_constraints)
 
     # ---- folding in -------------------------------------------------------------------
 
@@ -265,7 +328,10 @@ class Parts:
         return self.describe_edit(candidate.edit)
 
     def observe(self, candidate: PreparedCandidate, result: Result) -> None:
-        self.rooms.backbone.observe(candidate.exp_id, candidate.arch, result)
+        if is_promotion(candidate.edit):  # not a backbone step: a better estimate of a tree it holds
+            supersede(self.rooms.backbone, candidate.edit.source_id, result)
+        else:
+            self.rooms.backbone.observe(candidate.exp_id, candidate.arch, result)
         self.history.append((candidate, result))
         self.by_id[candidate.exp_id] = (candidate, result)
 

@@ -70,6 +70,8 @@ class Rooms:
         if edit is None:
             return ""
         if isinstance(edit, dict):
+            if isinstance(edit.get("description"), str):  # a campaign step such as a promotion
+                return edit["description"]
             try:
                 edit = self.tools.Edit.model_validate(edit)
             except Exception:
@@ -100,13 +102,24 @@ class Rooms:
         return SearchSummary.from_evidence(evidence, generation=generation)
 
     def submit(self, exp: str, arch: Any, fidelity: float, seed: int,
-               overrides: dict[str, Any]) -> Future[Result]:
+               overrides: dict[str, Any], check_constraints: bool = False) -> Future[Result]:
+        """Train one tree; `check_constraints` has the worker size it before training (mined ops
+        can only be built where their code may run)."""
         from archlab.sandbox.requests import EvalRequest, Limits
 
         request = EvalRequest(
             exp_id=exp, arch=arch.model_dump(mode="json"), task=self.spec.task, fidelity=fidelity,
             seed=seed, recipe_overrides=dict(overrides),
+            constraints=self.spec.constraints if check_constraints else None,
             limits=Limits(time_s=self.settings.eval_time_s, memory_mb=self.settings.eval_memory_mb))
+        return self.executor.submit(request)
+
+    def mine(self, exp: str, source: str, time_s: float) -> Future[Result]:
+        """Compile-check and mine a coder's module in a sandbox worker (never in this process)."""
+        from archlab.sandbox.requests import EvalRequest, Limits
+
+        request = EvalRequest(exp_id=exp, arch={}, task=self.spec.task, kind="mine", source=source,
+                              limits=Limits(time_s=time_s, memory_mb=self.settings.eval_memory_mb))
         return self.executor.submit(request)
 
     # ---- agents after the fact ------------------------------------------------------------

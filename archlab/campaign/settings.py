@@ -21,6 +21,7 @@ class LeaderboardRow(BaseModel):
     val_accuracy: float | None
     params: int | None
     edit: str = ""
+    fidelity: float = 1.0  # a full-fidelity row outranks a shorter one (like with like)
 
 
 class ProgressEvent(BaseModel):
@@ -65,6 +66,11 @@ class CampaignSettings(BaseModel):
     eval_memory_mb: int = 4096
     grace_s: float = 60.0  # how long in-flight work may finish after a time budget
     fidelities: list[float] = Field(default_factory=lambda: [0.5, 1.0])  # the evaluator picks one
+    promote_top_k: int = Field(default=3, ge=0)  # promote at most the top k of a low-fidelity rung (0: never)
+    promote_eta: int = Field(default=3, ge=1)  # ... and only its top 1/eta (ASHA): needs eta results first
+    write_modules: bool = True  # agentic: the coder writes new modules, mined into ops in the sandbox
+    module_every: int = Field(default=16, ge=1)  # ask for one every N proposals (the first right after the seeds)
+    module_time_s: float = Field(default=60.0, gt=0)  # wall-clock limit of one compile check + mining
     direction_every: int = 8  # the planner sets a direction every N proposals
     stall_limit: int = 200  # stop if this many proposals in a row train nothing
     progress: ProgressCallback | None = Field(default=None, exclude=True)

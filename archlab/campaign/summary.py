@@ -1,8 +1,9 @@
 """The campaign at a glance, read from its folder: what `archlab status --json` prints.
 
 The object is stable (tests pin its keys): evaluated, failed, cached, rejected,
-best {id, val_accuracy, test_accuracy, params}, strategy, seed, llm {calls,
-retries, fallbacks, tokens, cost_usd}, plus where things are.
+best {id, val_accuracy, test_accuracy, params, fidelity}, strategy, seed, llm {calls,
+retries, fallbacks, tokens, cost_usd}, modules {asked, written, mined, rejected, ops,
+used, reasons}, plus where things are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from archlab.campaign.modules import ModuleCounts
+from archlab.campaign.modules import counts as module_counts
+from archlab.campaign.promotion import rank_key
 from archlab.campaign.workspace import Workspace
 from archlab.records import Result
 
@@ -25,6 +29,7 @@ class BestCandidate(BaseModel):
     test_accuracy: float | None
     params: int | None
     flops: int | None = None
+    fidelity: float = 1.0
 
 
 class LLMTotals(BaseModel):
@@ -68,6 +73,7 @@ class CampaignSummary(BaseModel):
     report_md: str | None = None
     report_html: str | None = None
     replay: ReplayCheck | None = None
+    modules: ModuleCounts = Field(default_factory=ModuleCounts)  # coder-written modules: asked, mined, ...
     error: str = ""
 
 
@@ -83,16 +89,22 @@ def load_records(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def best_of(records: list[dict[str, Any]]) -> BestCandidate | None:
-    best: tuple[float, dict[str, Any], Result] | None = None
-    for record in records:
-        result = Result.model_validate(record["result"])
-        if result.ok and result.val_accuracy is not None and (best is None or result.val_accuracy > best[0]):
-            best = (result.val_accuracy, record, result)
-    if best is None:
+    """Best validation accuracy among the highest-fidelity results (like with like): a
+    promoted full-budget result outranks any short-budget one; the earliest wins ties."""
+    scored = [(record, result) for record in records
+              for result in [Result.model_validate(record["result"])] if result.ok and result.val_accuracy is not None]
+    if not scored:
         return None
+    top = max(result.fidelity for _, result in scored)
+    best: tuple[tuple[bool, float], dict[str, Any], Result] | None = None
+    for record, result in scored:
+        if best is None or rank_key(result, top) > best[0]:
+            best = (rank_key(result, top), record, result)
+    assert best is not None
     _, record, result = best
     return BestCandidate(id=record["id"], val_accuracy=result.val_accuracy,
-                         test_accuracy=result.test_accuracy, params=result.params, flops=result.flops)
+                         test_accuracy=result.test_accuracy, params=result.params, flops=result.flops,
+                         fidelity=result.fidelity)
 
 
 def llm_totals(usage: dict[str, Any]) -> LLMTotals:
@@ -123,7 +135,7 @@ def summarize(root: Path, replay: ReplayCheck | None = None) -> CampaignSummary:
         rejected=sum(1 for r in results if not r.cached and r.failure in ("constraint", "invalid")),
         best=best_of(records), llm=llm_totals(ws.load_usage()), elapsed_s=round(state.elapsed_s, 2),
         report_md=str(md) if md.is_file() else None, report_html=str(html) if html.is_file() else None,
-        replay=replay, error=state.error)
+        replay=replay, modules=module_counts(ws.root, records), error=state.error)
 
 
 def status_json(summary: CampaignSummary) -> str:

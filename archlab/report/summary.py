@@ -45,12 +45,16 @@ class StatusCounts(BaseModel):
 def leaderboard(experiments: list[ExperimentView], limit: int | None = None) -> list[ExperimentView]:
     """Successful experiments, best validation accuracy first, one row per structure.
 
-    Ties go to the smaller model, then the earlier experiment. Cached hits repeat a
-    structure already trained, so only the first experiment of each hash is kept.
+    Like with like: results at the campaign's highest fidelity rank before shorter
+    trainings (a promoted candidate shows its full-budget score). Ties go to the
+    smaller model, then the earlier experiment. Cached hits repeat a structure
+    already trained, so only the first experiment of each hash is kept.
     """
+    ok = [e for e in experiments if e.ok]
+    top = max((e.result.fidelity for e in ok), default=1.0)
     ranked = sorted(
-        (e for e in experiments if e.ok),
-        key=lambda e: (-(e.result.val_accuracy or 0.0), e.result.params or 0, e.id),
+        ok,
+        key=lambda e: (e.result.fidelity < top - 1e-9, -(e.result.val_accuracy or 0.0), e.result.params or 0, e.id),
     )
     seen: set[str] = set()
     rows: list[ExperimentView] = []

@@ -71,6 +71,8 @@ def _run(req: EvalRequest, bench: Workbench, facts: dict) -> Result:
     from archlab.tools import Arch, ArchError, build, count_flops, count_params, measure_latency, validate
 
     task = bench.task
+    if req.kind == "mine":
+        return mine_source(req.source, facts)
     if req.task != task.name:
         return failed("invalid", f"request is for task {req.task!r} but this worker serves {task.name!r}", **facts)
     try:
@@ -93,6 +95,9 @@ def _run(req: EvalRequest, bench: Workbench, facts: dict) -> Result:
     facts["params"] = count_params(model)
     facts["flops"] = _optional(lambda: count_flops(model, tuple(task.input_shape)))
     facts["latency_ms"] = measure_latency(model, tuple(task.input_shape), repeats=LATENCY_REPEATS)
+    breach = constraint_breach(req, facts)
+    if breach:
+        return failed("constraint", breach, **facts)
     model.to(bench.device)
     if req.proxies or req.fidelity == 0:
         x, y = proxies.sample_batch(bench.data.x_train, bench.data.y_train, recipe.batch_size, req.seed)
@@ -108,6 +113,36 @@ def _run(req: EvalRequest, bench: Workbench, facts: dict) -> Result:
     return Result(status="ok", train_accuracy=outcome.train_accuracy, val_accuracy=outcome.val_accuracy,
                   val_loss=outcome.val_loss, test_accuracy=outcome.test_accuracy, test_loss=outcome.test_loss,
                   **facts)
+
+
+def mine_source(source: str, facts: dict) -> Result:
+    """Compile-check and mine a coder's module here, in the worker; `compile` on any failure."""
+    from archlab.tools import MiningError, mine
+
+    facts = {**facts, "fidelity": 0.0}
+    try:
+        report = mine(source=source)
+    except MiningError as exc:
+        return failed("compile", str(exc), **facts)
+    reasons = "; ".join(f"{name}: {why}" for name, why in sorted(report.failures.items()))
+    if not report.ops:
+        return failed("compile", f"no class could be mined ({reasons})", **facts)
+    return Result(status="ok", error=_one_line(reasons), steps=0,
+                  mined_ops=[op.model_dump(mode="json") for op in report.ops], **facts)
+
+
+def constraint_breach(req: EvalRequest, facts: dict) -> str | None:
+    """One line naming the first limit of `req.constraints` the built module breaks."""
+    limits = req.constraints
+    if limits is None:
+        return None
+    if limits.max_params is not None and facts["params"] > limits.max_params:
+        return f"{facts['params']:,} parameters > max {limits.max_params:,}"
+    if limits.max_flops is not None and facts.get("flops") is not None and facts["flops"] > limits.max_flops:
+        return f"{facts['flops']:,} FLOPs > max {limits.max_flops:,}"
+    if limits.max_latency_ms is not None and facts["latency_ms"] > limits.max_latency_ms:
+        return f"latency {facts['latency_ms']:.2f} ms > max {limits.max_latency_ms:g} ms"
+    return None
 
 
 def failed(kind: FailureKind, message: str, **facts) -> Result:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from archlab.records import Constraints
 
 
 class Limits(BaseModel):
@@ -28,6 +32,13 @@ class EvalRequest(BaseModel):
     screen only: zero-cost proxies, no training). `proxies` asks for the
     zero-cost scores as well when training. `recipe_overrides` replace fields of
     the task's `TrainRecipe` (e.g. ``{"steps": 200}``) for this request.
+    `constraints`, when given, are checked on the built module before training
+    (a tree with mined ops can only be sized here, where its code may run): a
+    breach gives a `constraint` failure and nothing is trained.
+
+    `kind="mine"` asks for code mining instead: `source` (a coder's new module)
+    is compile-checked and mined into ops in the worker, never in the caller;
+    the Result carries them in `mined_ops`, or fails with kind `compile`.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -40,3 +51,6 @@ class EvalRequest(BaseModel):
     recipe_overrides: dict = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
     proxies: bool = False
+    constraints: Constraints | None = None
+    kind: Literal["train", "mine"] = "train"
+    source: str = ""  # module source for kind="mine"

@@ -22,7 +22,8 @@ from archlab.records import Budget, CampaignSpec, Constraints, Result
 
 def fake_result(arch: Any, fidelity: float) -> Result:
     digest = int(hashlib.sha256(tools.arch_hash(arch).encode()).hexdigest()[:8], 16)
-    params = tools.count_params(tools.build(arch, (1, 40), 10))
+    # allow_code: a mined op here is the mock coder's own module, already mined by a real worker
+    params = tools.count_params(tools.build(arch, (1, 40), 10, allow_code=True))
     val = 0.5 + (digest % 4000) / 10000 * fidelity
     return Result(status="ok", val_accuracy=val, test_accuracy=val - 0.01, params=params,
                   fidelity=fidelity, steps=10, wall_s=0.01)
@@ -31,14 +32,21 @@ def fake_result(arch: Any, fidelity: float) -> Result:
 class JitterExecutor:
     """Futures that resolve after a seeded random delay, out of submission order."""
 
-    def __init__(self, jitter_seed: int, workers: int = 2, max_delay_s: float = 0.03) -> None:
+    def __init__(self, jitter_seed: int, workers: int = 2, max_delay_s: float = 0.03, miner: Any = None) -> None:
         self.workers = workers
+        self.miner = miner  # a real executor for `mine` requests (code mining needs a sandbox worker)
         self.submitted: list[str] = []
         self._rng = random.Random(jitter_seed)
         self._max = max_delay_s
         self._lock = threading.Lock()
 
     def submit(self, request: Any) -> Future[Result]:
+        if getattr(request, "kind", "train") == "mine":
+            if self.miner is not None:
+                return self.miner.submit(request)
+            done: Future[Result] = Future()
+            done.set_result(Result(status="failed", failure="compile", error="this fake executor mines nothing"))
+            return done
         future: Future[Result] = Future()
         with self._lock:
             delay = self._rng.uniform(0, self._max)
@@ -80,7 +88,8 @@ class GreedyBackbone:
         self.seen.append((exp, arch, result))
 
 
-def install(monkeypatch: Any, jitter_seed: int, executors: list[JitterExecutor] | None = None) -> None:
+def install(monkeypatch: Any, jitter_seed: int, executors: list[JitterExecutor] | None = None,
+            miner: Any = None) -> None:
     """Swap the backbone and the executor the campaign opens for the fakes above."""
     from archlab.campaign import rooms
 
@@ -89,7 +98,7 @@ def install(monkeypatch: Any, jitter_seed: int, executors: list[JitterExecutor] 
         return GreedyBackbone(spec.seed, seeds, tuple(task.input_shape))
 
     def executor(spec: Any, settings: Any) -> JitterExecutor:
-        made = JitterExecutor(jitter_seed, settings.workers)
+        made = JitterExecutor(jitter_seed, settings.workers, miner=miner)
         if executors is not None:
             executors.append(made)
         return made
