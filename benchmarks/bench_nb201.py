@@ -128,17 +128,18 @@ def _load_worker_table(path: str) -> None:
     _WORKER_TABLE.append(read_table(path))
 
 
-def _search_job(job: tuple[str, int, int]) -> SearchRun:
-    strategy, seed, budget = job
-    return search(strategy, seed, _WORKER_TABLE[0], budget)
+def _search_job(job: tuple[str, int, int, BackboneConfig]) -> SearchRun:
+    strategy, seed, budget, config = job
+    return search(strategy, seed, _WORKER_TABLE[0], budget, config)
 
 
-def run_many(strategy: str, seeds: range, table_path: Path, budget: int, jobs: int) -> list[SearchRun]:
+def run_many(strategy: str, seeds: range, table_path: Path, budget: int, jobs: int,
+             config: BackboneConfig = CONFIG) -> list[SearchRun]:
     """Independent searches, in seed order, optionally over several processes."""
-    work = [(strategy, seed, budget) for seed in seeds]
+    work = [(strategy, seed, budget, config) for seed in seeds]
     if jobs <= 1:
         table = read_table(table_path)
-        return [search(strategy, seed, table, budget) for seed in seeds]
+        return [search(strategy, seed, table, budget, config) for seed in seeds]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(jobs, initializer=_load_worker_table, initargs=(str(table_path),)) as pool:
@@ -188,6 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--png", type=Path, default=Path("benchmarks/nb201_anytime.png"))
     parser.add_argument("--table", type=Path, default=TABLE)
     parser.add_argument("--jobs", type=int, default=1, help="processes (runs are independent)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed+seeds-1")
+    parser.add_argument("--exploit", type=float, default=CONFIG.exploit, help="agentic: chance of a top parent")
+    parser.add_argument("--top-k", type=int, default=CONFIG.top_k, help="agentic: size of the top group")
     args = parser.parse_args(argv)
     table = read_table(args.table)
     print(f"table: {len(table)} cells; lookup executor: {lookup_rate(table):,.0f} queries/s")
@@ -196,7 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     curves: dict[str, list[list[float]]] = {}
     for strategy in args.strategies.split(","):
         start = time.perf_counter()
-        runs = run_many(strategy, range(args.seeds), args.table, args.budget, args.jobs)
+        config = CONFIG.model_copy(update={"exploit": args.exploit, "top_k": args.top_k})
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        runs = run_many(strategy, seeds, args.table, args.budget, args.jobs, config)
         elapsed = time.perf_counter() - start
         curves[strategy] = [[r.pick(b) for b in range(1, len(r.signals) + 1)] for r in runs]  # type: ignore[misc]
         summary[strategy] = {}

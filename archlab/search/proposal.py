@@ -18,11 +18,12 @@ class BackboneConfig(BaseModel):
     tournament: int = Field(5, ge=1)  # S of regularized evolution
     random_walk: int = Field(1, ge=1)  # random edits per random proposal (and evolution's warm-up)
     dedup_tries: int = Field(20, ge=1)  # redraws before accepting an already-seen structure
-    exploit: float = Field(0.8, ge=0.0, le=1.0)  # agentic: chance of a top parent vs a diverse elite
-    top_k: int = Field(3, ge=1)  # agentic: how many of the best count as "top"
+    exploit: float = Field(0.9, ge=0.0, le=1.0)  # agentic: chance of a top parent vs a diverse elite
+    top_k: int = Field(2, ge=1)  # agentic: how many of the best count as "top"
     seeds_first: bool = True  # evaluate each seed architecture as it is before editing
     kinds: list[str] | None = None  # edit kinds the backbone may use (None: all legal ones)
     pareto_cost: str = "params"
+    stages: bool = True  # agentic on sequence trees: grow a conv front first (see stages.py)
 
 
 class Proposal(BaseModel):
