@@ -5,7 +5,7 @@ whole batch through the executor. With W workers, a perfect pool would take
 a / W; overhead = b / (a / W) - 1 (goal: <= 10%). Also prints the pool's cold
 start (goal: < 10 s) and the peak memory per worker.
 
-Usage: python benchmarks/bench_sandbox.py [--evals 40] [--workers 2] [--fidelity 0.05] [--cache-dir DIR]
+Usage: python benchmarks/bench_sandbox.py [--evals 40] [--workers 2] [--fidelity 0.2] [--cache-dir DIR]
 Last line: ``overhead_ratio=<b/(a/workers)> cold_start_s=<seconds>``.
 
 With ``--baselines [--seeds 3]`` it instead reproduces the published MNIST-1D
@@ -25,7 +25,7 @@ import time
 
 from archlab.sandbox.executor import make_executor
 from archlab.sandbox.requests import EvalRequest
-from archlab.sandbox.tasks import load_task
+from archlab.sandbox.tasks import load_task, mnist1d_recipe
 from archlab.tools import seeds
 
 
@@ -33,7 +33,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evals", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--fidelity", type=float, default=0.05, help="fraction of the 6000-step recipe")
+    parser.add_argument("--fidelity", type=float, default=0.2,
+                        help="fraction of the campaigns' 1500-step recipe (0.2: 300 steps)")
     parser.add_argument("--cache-dir", default=None, help="MNIST-1D cache (default: a fresh temporary folder)")
     parser.add_argument("--baselines", action="store_true", help="reproduce the published MNIST-1D baselines")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per baseline (with --baselines)")
@@ -92,10 +93,12 @@ def baselines(cache_dir: str, workers: int, n_seeds: int) -> None:
     from archlab.tools import build
 
     task = load_task("mnist1d", cache_dir)
+    recipe = mnist1d_recipe()  # the published recipe, not the campaigns' shorter search recipe
     trees = {"mlp": seeds.mlp(), "cnn": seeds.mnist1d_cnn()}
     with make_executor("mnist1d", workers=workers, cache_dir=cache_dir) as executor:
         futures = {(name, s): executor.submit(EvalRequest(exp_id=f"{name}{s}", arch=tree.model_dump(mode="json"),
-                                                          task="mnist1d", fidelity=1.0, seed=s))
+                                                          task="mnist1d", fidelity=1.0, seed=s,
+                                                          recipe_overrides=recipe.model_dump()))
                    for name, tree in trees.items() for s in range(n_seeds)}
         campaign = {key: f.result() for key, f in futures.items()}
     torch.set_num_threads(1)
@@ -111,7 +114,7 @@ def baselines(cache_dir: str, workers: int, n_seeds: int) -> None:
         for s in range(n_seeds):
             torch.manual_seed(s)
             model = build(tree, task.input_shape, task.num_classes)
-            out = train(model, published, task.recipe, task.recipe.steps, s)
+            out = train(model, published, recipe, recipe.steps, s)
             tests.append(out.test_accuracy)
             peaks.append(max(p.val_accuracy for p in out.curve))  # "val" is the test split here: reporting only
         figures[f"{name}_test"] = statistics.mean(r.test_accuracy for r in runs)

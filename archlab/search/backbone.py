@@ -22,8 +22,10 @@ from typing import Any
 from archlab import tools
 from archlab.records import Constraints, Result, Strategy
 from archlab.search.archive import EliteGrid, Entry, ParetoFront, Population
+from archlab.search.constraints import check_constraints
 from archlab.search.descriptors import describe
 from archlab.search.proposal import BackboneConfig, Proposal
+from archlab.search.stages import conv_front, front_grown, growable, stage_move, with_probe_stem
 from archlab.search.strategies import exploit_or_explore, ranked, tournament, ucb_weights, weighted_choice
 
 STRATEGIES: tuple[str, ...] = ("random", "evolution", "agentic")
@@ -37,7 +39,8 @@ class Backbone:
     """Populations, archives and the choice of the next move, for one campaign."""
 
     def __init__(self, strategy: Strategy, seed: int, seed_archs: list[Any], input_shape: tuple[int, ...],
-                 constraints: Constraints | None = None, config: BackboneConfig | None = None) -> None:
+                 constraints: Constraints | None = None, config: BackboneConfig | None = None,
+                 num_classes: int | None = None) -> None:
         if strategy not in STRATEGIES:
             raise SearchError(f"unknown strategy {strategy!r}: expected random, evolution or agentic")
         if not seed_archs:
@@ -46,6 +49,8 @@ class Backbone:
         self.seed = seed
         self.input_shape = tuple(input_shape)
         self.constraints = constraints or Constraints()
+        self.num_classes = num_classes  # only for the cap check of staged menus
+        self._fit_memo: dict[str, bool] = {}
         self.config = config or BackboneConfig()
         self.seeds = [a if isinstance(a, tools.Arch) else tools.Arch.model_validate(a) for a in seed_archs]
         for i, arch in enumerate(self.seeds):
@@ -182,6 +187,9 @@ class Backbone:
         if not scored:
             return self._random(step, rng, why="nothing scored yet:")
         parent, why = exploit_or_explore(scored, self.grid, self.config.exploit, self.config.top_k, rng)
+        staged = self._staged(step, rng, parent, why)
+        if staged is not None:
+            return staged
         # A parent whose every decided edit leads to a structure already seen has nothing new to
         # offer the coder: move on to the next best (bounded), so no step is wasted on a repeat.
         order = ranked(scored)
@@ -204,6 +212,47 @@ class Backbone:
                         donor_arch=donor.arch if kind == "crossover" and donor else None,
                         edit_kind=kind, path=path, menu=menu, default=default,
                         note=f"{why}; {kind} at {path} (tried {self.kind_uses[kind]}x, improved {self.kind_wins[kind]}x)")
+
+    def _staged(self, step: int, rng: random.Random, parent: Entry, why: str) -> Proposal | None:
+        """A coarse move that grows a conv front (see stages.py), until one candidate has a grown one.
+
+        The move is made where it can be: first on the best candidate whose front is started
+        (downsample, deepen), then on the best one with room for a stem, else the chosen parent
+        is narrowed to make room. Each is one ordinary legal edit; the coder picks its values."""
+        if not self.config.stages or self.kinds is not None or len(self.input_shape) != 2:
+            return None
+        order = ranked(self.entries)
+        if any(front_grown(e.arch) for e in order):
+            return None
+        started = [e for e in order if growable(e.arch)]
+        roomy = [e for e in order if conv_front(e.arch) == (conv_front(e.arch)[0], 0, 0)
+                 and (probe := with_probe_stem(e.arch)) is not None and self._fits(probe)]
+        tries = [(e, False) for e in started + roomy] + [(parent, True)]
+        for target, make_room in tries:
+            move = stage_move(target.arch, self.input_shape, self._legal(target.arch), self._fits,
+                              lambda child: tools.arch_hash(child) not in self.seen, make_room=make_room)
+            if move is not None:
+                break
+        else:
+            return None
+        if target is not parent:
+            why = f"coarse move on {target.id} (val {target.score:.4f}), where it can be made"
+        default = self._diverse_default(target.arch, move.kind, move.menu, rng)
+        self.place_uses[f"{move.kind}@{move.path}"] += 1
+        return Proposal(step=step, strategy=self.strategy, parent_ids=[target.id], parent_arch=target.arch,
+                        edit_kind=move.kind, path=move.path, menu=move.menu, default=default,
+                        note=f"{why}; {move.label} ({move.kind} at {move.path}, {len(move.menu)} entries in the cap)")
+
+    def _fits(self, arch: Any) -> bool:
+        """Whether `arch` meets the parameter and FLOP caps (latency is left to the campaign's check:
+        it is a measurement). Without `num_classes` the head is counted for 2 classes, a lower bound."""
+        limits = Constraints(max_params=self.constraints.max_params, max_flops=self.constraints.max_flops)
+        if limits.max_params is None and limits.max_flops is None:
+            return True
+        key = tools.arch_hash(arch)
+        if key not in self._fit_memo:
+            self._fit_memo[key] = check_constraints(arch, self.input_shape, self.num_classes or 2, limits) is None
+        return self._fit_memo[key]
 
     def _move(self, arch: Any, donor: Entry | None, rng: random.Random) -> tuple[str, str, list[Any]] | None:
         """Kind and place of the next edit (under-explored and rewarding ones favoured) and its menu,

@@ -7,7 +7,7 @@ import pytest
 
 from archlab.sandbox import data
 from archlab.sandbox.data import load_splits
-from archlab.sandbox.tasks import TaskError, TrainRecipe, load_task
+from archlab.sandbox.tasks import TaskError, TrainRecipe, load_task, mnist1d_recipe
 
 
 def test_mnist1d_has_the_published_sizes(mnist1d):
@@ -29,8 +29,11 @@ def test_mnist1d_is_the_published_dataset_split_into_train_val_test(mnist1d, cac
     # train + val together are exactly the published 4,000 training samples
     together = np.concatenate([splits.x_train, splits.x_val])[:, 0, :]
     assert sorted(map(bytes, together)) == sorted(map(bytes, reference["x"].astype(np.float32)))
-    assert mnist1d.recipe == TrainRecipe(optimizer="adam", lr=1e-2, batch_size=100, steps=6000,
-                                         schedule=mnist1d.recipe.schedule, weight_decay=mnist1d.recipe.weight_decay)
+    # campaigns train with the search recipe: the published one cut to 1500 steps, cosine decay
+    assert mnist1d.recipe == TrainRecipe(optimizer="adam", lr=1e-2, batch_size=100, steps=1500,
+                                         schedule="cosine", eval_every=150)
+    assert mnist1d_recipe() == TrainRecipe(optimizer="adam", lr=1e-2, batch_size=100, steps=6000,
+                                           schedule="constant", eval_every=250)
 
 
 def test_mnist1d_cache_is_reused_not_regenerated(mnist1d, cache_dir, monkeypatch):

@@ -86,8 +86,20 @@ def _weights(menu: list[dict], evidence: list[dict], direction: dict) -> list[fl
             weight *= 0.3
         if favour_ops & _entry_words(entry):
             weight *= 2.0
+        weight *= _capacity(entry)
         weights.append(weight)
     return weights
+
+
+_WIDTH_KEYS = ("out_channels", "out_features", "hidden")
+
+
+def _capacity(entry: dict) -> float:
+    """A mild lean to wider entries (sqrt of the width against 16): the backbone's menus are
+    already within the caps, and a model asked for accuracy spends the parameters it may."""
+    fixed = entry.get("fixed") or {}
+    width = next((fixed[k] for k in _WIDTH_KEYS if isinstance(fixed.get(k), (int, float))), None)
+    return 1.0 if width is None or width <= 0 else math.sqrt(float(width) / 16.0)
 
 
 def _fill(entry: dict, evidence: list[dict], rng: random.Random) -> dict:

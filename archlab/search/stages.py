@@ -1,0 +1,172 @@
+"""Coarse moves that grow a convolutional front on sequence inputs, for the agentic backbone.
+
+Why: on a sequence task (MNIST-1D) an MLP that flattens its input first cannot
+see local patterns, and under a parameter cap a single conv inserted before the
+flatten usually breaks the cap (its output is flattened into a wide Linear). A
+uniform choice among all legal edits therefore rarely reaches the convolutional
+family in a short budget. The agentic backbone instead takes these steps, each
+one an ordinary legal edit from the tools' menu, in the order a practitioner
+would (the coder still chooses the width and kernel):
+
+1. make room: narrow the first Linear after the flatten, when no conv block fits;
+2. stem: insert a conv block (conv+norm+act, residual, repeated) before the flatten;
+3. downsample: insert a pool after the convolutions (halves the flattened width);
+4. deepen: insert another conv block before the flatten, up to `DEPTH` conv layers.
+
+After that the backbone's general diversity-guided choice takes over (widths,
+dilations, activations, norms...). Menus are expanded to filled entries and
+filtered to those that meet the parameter cap, so the coder never picks a
+candidate that would be rejected untrained.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from archlab import tools
+from archlab.tools import Node
+
+CONV_OPS = frozenset({"conv", "sepconv"})
+CONV_BLOCKS = ("block:conv_norm_act", "block:res_conv", "block:repeat_conv")
+DEPTH = 3  # conv layers in the front before the general search takes over
+MIN_LENGTH = 5  # do not pool below this length
+STEM_PROBE_CHANNELS = 8  # the narrowest stem a Linear is narrowed to make room for
+ROOM_CHOICES = 2  # widths offered by a make-room move
+MAX_VARIANTS = 200  # an entry with more filled variants than this stays unfilled
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """One coarse move: the edit kind and place, the filled menu, and a one-line why."""
+
+    kind: str
+    path: str
+    menu: list[Any]
+    label: str
+
+
+def conv_front(arch: Any) -> tuple[int | None, int, int]:
+    """(index of the root's flatten, conv layers before it, pools before it); (None, 0, 0) if none."""
+    children = arch.root.children if arch.root.op == "seq" else []
+    flat = next((i for i, c in enumerate(children) if c.op == "flatten"), None)
+    if flat is None:
+        return None, 0, 0
+    convs = sum(_count(c, CONV_OPS) for c in children[:flat])
+    pools = sum(_count(c, {"pool"}) for c in children[:flat])
+    return flat, convs, pools
+
+
+def front_grown(arch: Any) -> bool:
+    """Whether `arch` has a conv front of `DEPTH` layers before its flatten."""
+    return conv_front(arch)[1] >= DEPTH
+
+
+def growable(arch: Any) -> bool:
+    """Whether `arch` has a conv front that is started but not grown."""
+    return 0 < conv_front(arch)[1] < DEPTH
+
+
+def with_probe_stem(arch: Any) -> Any | None:
+    """`arch` with the narrowest conv stem before its flatten (to ask whether one fits the cap)."""
+    flat = conv_front(arch)[0]
+    if flat is None:
+        return None
+    stem = Node(op="seq", children=[Node(op="conv", params={"out_channels": STEM_PROBE_CHANNELS, "kernel": 3,
+                                                              "padding": "same"}), Node(op="act")])
+    children = arch.root.children
+    return arch.model_copy(update={"root": arch.root.model_copy(
+        update={"children": [*children[:flat], stem, *children[flat:]]})})
+
+
+def stage_move(arch: Any, input_shape: tuple[int, ...], menu_all: list[Any],
+               fits: Callable[[Any], bool], fresh: Callable[[Any], bool],
+               make_room: bool = True) -> StageMove | None:
+    """The next coarse move of the conv front on `arch`, or None when the front is grown
+    (or the tree is not a flatten-first pipeline on a sequence input). `fits` and `fresh`
+    judge a child tree: within the caps, and a structure not seen yet. With `make_room`
+    False, a tree whose stem does not fit gets None instead of a narrowing move."""
+    if len(input_shape) != 2:
+        return None
+    flat, convs, pools = conv_front(arch)
+    if flat is None or convs >= DEPTH:
+        return None
+    here = f"root.{flat}"
+    if convs == 0:
+        stem = _offer(arch, menu_all, "insert", here, CONV_BLOCKS, fits, fresh)
+        if stem:
+            return StageMove("insert", here, stem, "stem: a conv block before the flatten")
+        return _make_room(arch, flat, menu_all, fits, fresh) if make_room else None
+    # Conv blocks keep the length (padding 'same'); each pool halves it.
+    if pools < convs and input_shape[-1] // 2 ** (pools + 1) >= MIN_LENGTH:
+        pool = _offer(arch, menu_all, "insert", here, ("pool",), fits, fresh)
+        if pool:
+            return StageMove("insert", here, pool, "downsample: a pool after the convolutions")
+    deeper = _offer(arch, menu_all, "insert", here, CONV_BLOCKS, fits, fresh)
+    if deeper:
+        return StageMove("insert", here, deeper, f"deepen: conv layer {convs + 1} of {DEPTH}")
+    return None
+
+
+def filled_variants(edit: Any) -> list[Any]:
+    """Every filled instance of `edit` over its listed domain values (itself if already filled,
+    or if a domain is a range or the product is larger than MAX_VARIANTS)."""
+    if edit.is_filled:
+        return [edit]
+    names = sorted(edit.free)
+    values = [edit.free[n].values for n in names]
+    if any(not v for v in values):
+        return [edit]
+    count = 1
+    for v in values:
+        count *= len(v)
+    if count > MAX_VARIANTS:
+        return [edit]
+    return [edit.fill(dict(zip(names, combo))) for combo in itertools.product(*values)]
+
+
+def _offer(arch: Any, menu_all: list[Any], kind: str, path: str, ops: tuple[str, ...],
+           fits: Callable[[Any], bool], fresh: Callable[[Any], bool]) -> list[Any]:
+    entries = [m for m in menu_all if m.kind == kind and m.path == path and m.fixed.get("op") in ops]
+    offered = []
+    for variant in (v for m in entries for v in filled_variants(m)):
+        child = _apply_listed(arch, variant)
+        if fresh(child) and fits(child):
+            offered.append(variant)
+    return offered
+
+
+def _apply_listed(arch: Any, edit: Any) -> Any:
+    """`tools.apply` for a filled variant of a menu entry of this very tree: its legality is known,
+    so the menu is not enumerated again (that check would cost more than everything else here)."""
+    return tools.apply(arch, edit.model_copy(update={"input_shape": None}))
+
+
+def _make_room(arch: Any, flat: int, menu_all: list[Any],
+               fits: Callable[[Any], bool], fresh: Callable[[Any], bool]) -> StageMove | None:
+    """Narrow the first Linear after the flatten: the `ROOM_CHOICES` widest widths that still
+    let the narrowest conv stem fit (narrower ones only lose accuracy)."""
+    children = arch.root.children
+    linear = next((i for i in range(flat + 1, len(children)) if children[i].op == "linear"), None)
+    if linear is None:
+        return None
+    path = f"root.{linear}"
+    entries = [m for m in menu_all if m.kind == "set_param" and m.path == path
+               and m.fixed.get("param") == "out_features"]
+    roomy = []
+    for variant in (v for m in entries for v in filled_variants(m)):
+        narrowed = _apply_listed(arch, variant)
+        probe = with_probe_stem(narrowed)
+        if probe is not None and fresh(narrowed) and fits(probe):
+            roomy.append(variant)
+    roomy = sorted(roomy, key=lambda v: -int(v.fixed.get("out_features", 0)))[:ROOM_CHOICES]
+    if not roomy:
+        return None
+    return StageMove("set_param", path, roomy, "make room: narrow the first Linear so a conv stem fits the cap")
+
+
+def _count(node: Any, ops: set[str] | frozenset[str]) -> int:
+    own = 1 if node.op in ops else 0
+    times = int(node.params.get("n", 1)) if node.op == "repeat" else 1
+    return own + times * sum(_count(c, ops) for c in node.children)
