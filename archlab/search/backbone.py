@@ -214,7 +214,7 @@ class Backbone:
                         note=f"{why}; {kind} at {path} (tried {self.kind_uses[kind]}x, improved {self.kind_wins[kind]}x)")
 
     def _staged(self, step: int, rng: random.Random, parent: Entry, why: str) -> Proposal | None:
-        """A coarse move that grows a conv front (see stages.py), until one candidate has a grown one.
+        """A coarse move that grows a conv front (see stages.py), until the best grown one is done.
 
         The move is made where it can be: first on the best candidate whose front is started
         (downsample, deepen), then on the best one with room for a stem, else the chosen parent
@@ -222,8 +222,10 @@ class Backbone:
         if not self.config.stages or self.kinds is not None or len(self.input_shape) != 2:
             return None
         order = ranked(self.entries)
-        if any(front_grown(e.arch) for e in order):
-            return None
+        built = next((e for e in order if front_grown(e.arch)), None)
+        if built is not None and stage_move(built.arch, self.input_shape, self._legal(built.arch), self._fits,
+                                            lambda child: tools.arch_hash(child) not in self.seen) is None:
+            return None  # the best grown front has nothing left to widen within the cap
         started = [e for e in order if growable(e.arch)]
         roomy = [e for e in order if conv_front(e.arch) == (conv_front(e.arch)[0], 0, 0)
                  and (probe := with_probe_stem(e.arch)) is not None and self._fits(probe)]
@@ -249,6 +251,8 @@ class Backbone:
         limits = Constraints(max_params=self.constraints.max_params, max_flops=self.constraints.max_flops)
         if limits.max_params is None and limits.max_flops is None:
             return True
+        if arch.mined:  # building a mined op runs its code: only a sandbox may; no staged move there
+            return False
         key = tools.arch_hash(arch)
         if key not in self._fit_memo:
             self._fit_memo[key] = check_constraints(arch, self.input_shape, self.num_classes or 2, limits) is None

@@ -10,8 +10,9 @@ would (the coder still chooses the width and kernel):
 
 1. make room: narrow the first Linear after the flatten, when no conv block fits;
 2. stem: insert a conv block (conv+norm+act, residual, repeated) before the flatten;
-3. downsample: insert a pool after the convolutions (halves the flattened width);
-4. deepen: insert another conv block before the flatten, up to `DEPTH` conv layers.
+3. downsample: insert a pool after the convolutions, up to `POOLS` (halves the flattened width);
+4. deepen: insert another conv block before the flatten, up to `DEPTH` conv layers;
+5. widen: raise the narrowest conv's channels, up to `WIDE`.
 
 After that the backbone's general diversity-guided choice takes over (widths,
 dilations, activations, norms...). Menus are expanded to filled entries and
@@ -30,7 +31,9 @@ from archlab.tools import Node
 
 CONV_OPS = frozenset({"conv", "sepconv"})
 CONV_BLOCKS = ("block:conv_norm_act", "block:res_conv", "block:repeat_conv")
-DEPTH = 3  # conv layers in the front before the general search takes over
+DEPTH = 3  # conv layers in a grown front
+POOLS = 2  # pools in a grown front (40 -> 10 on MNIST-1D)
+WIDE = 32  # channels of every conv in a grown front
 MIN_LENGTH = 5  # do not pool below this length
 STEM_PROBE_CHANNELS = 8  # the narrowest stem a Linear is narrowed to make room for
 ROOM_CHOICES = 2  # widths offered by a make-room move
@@ -59,13 +62,14 @@ def conv_front(arch: Any) -> tuple[int | None, int, int]:
 
 
 def front_grown(arch: Any) -> bool:
-    """Whether `arch` has a conv front of `DEPTH` layers before its flatten."""
-    return conv_front(arch)[1] >= DEPTH
+    """Whether `arch` has a conv front of `DEPTH` conv layers and `POOLS` pools (widening may follow)."""
+    _, convs, pools = conv_front(arch)
+    return convs >= DEPTH and pools >= POOLS
 
 
 def growable(arch: Any) -> bool:
-    """Whether `arch` has a conv front that is started but not grown."""
-    return 0 < conv_front(arch)[1] < DEPTH
+    """Whether `arch` has a conv front that is started (it may still deepen, pool or widen)."""
+    return conv_front(arch)[1] > 0
 
 
 def with_probe_stem(arch: Any) -> Any | None:
@@ -90,7 +94,7 @@ def stage_move(arch: Any, input_shape: tuple[int, ...], menu_all: list[Any],
     if len(input_shape) != 2:
         return None
     flat, convs, pools = conv_front(arch)
-    if flat is None or convs >= DEPTH:
+    if flat is None:
         return None
     here = f"root.{flat}"
     if convs == 0:
@@ -99,14 +103,46 @@ def stage_move(arch: Any, input_shape: tuple[int, ...], menu_all: list[Any],
             return StageMove("insert", here, stem, "stem: a conv block before the flatten")
         return _make_room(arch, flat, menu_all, fits, fresh) if make_room else None
     # Conv blocks keep the length (padding 'same'); each pool halves it.
-    if pools < convs and input_shape[-1] // 2 ** (pools + 1) >= MIN_LENGTH:
+    if pools < min(convs, POOLS) and input_shape[-1] // 2 ** (pools + 1) >= MIN_LENGTH:
         pool = _offer(arch, menu_all, "insert", here, ("pool",), fits, fresh)
         if pool:
             return StageMove("insert", here, pool, "downsample: a pool after the convolutions")
-    deeper = _offer(arch, menu_all, "insert", here, CONV_BLOCKS, fits, fresh)
-    if deeper:
-        return StageMove("insert", here, deeper, f"deepen: conv layer {convs + 1} of {DEPTH}")
+    if convs < DEPTH:
+        deeper = _offer(arch, menu_all, "insert", here, CONV_BLOCKS, fits, fresh)
+        if deeper:
+            return StageMove("insert", here, deeper, f"deepen: conv layer {convs + 1} of {DEPTH}")
+    return _widen(arch, menu_all, fits, fresh)
+
+
+def _widen(arch: Any, menu_all: list[Any], fits: Callable[[Any], bool],
+           fresh: Callable[[Any], bool]) -> StageMove | None:
+    """Widen the narrowest front conv (narrower than `WIDE`) to wider widths within the cap."""
+    for path, width in sorted(_front_widths(arch).items(), key=lambda item: (item[1], item[0])):
+        if width >= WIDE:
+            break
+        entries = [m for m in menu_all if m.kind == "set_param" and m.path == path
+                   and m.fixed.get("param") == "out_channels"]
+        wider = [v for m in entries for v in filled_variants(m) if int(v.fixed["out_channels"]) > width]
+        wider = [v for v in wider if fresh(child := _apply_listed(arch, v)) and fits(child)]
+        if wider:
+            return StageMove("set_param", path, wider, f"widen: the {width}-channel conv at {path}")
     return None
+
+
+def _front_widths(arch: Any) -> dict[str, int]:
+    """Output channels of every conv before the root's flatten, by node path."""
+    flat = conv_front(arch)[0]
+    widths: dict[str, int] = {}
+
+    def visit(node: Any, path: str) -> None:
+        if node.op in CONV_OPS:
+            widths[path] = int(node.params.get("out_channels", 0))
+        for i, child in enumerate(node.children):
+            visit(child, f"{path}.{i}")
+
+    for i, child in enumerate(arch.root.children[: flat or 0]):
+        visit(child, f"root.{i}")
+    return widths
 
 
 def filled_variants(edit: Any) -> list[Any]:
