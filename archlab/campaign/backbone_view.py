@@ -45,3 +45,24 @@ def _rebuild(backbone: Any, entries: list[Any]) -> None:
         pareto.members = []
         for entry in entries:
             pareto.add(entry)
+
+
+def make_campaign_backbone(**kwargs: Any) -> Any:
+    """The search backbone, except that a tree using a mined op always "fits" its caps there.
+
+    Sizing such a tree means building it, which runs the coder's code: only a sandbox
+    worker may do that, so the campaign sends those trees with a worker-side
+    constraint check instead (`EvalRequest.constraints`). Overrides the backbone's
+    private `_fits` (the one place it builds trees); ask search/ for a public hook.
+    """
+    from archlab.search import Backbone
+
+    from archlab.campaign.modules import uses_mined
+
+    class CampaignBackbone(Backbone):  # type: ignore[misc, valid-type]
+        def _fits(self, arch: Any) -> bool:
+            if getattr(arch, "mined", None) and uses_mined(arch.model_dump(mode="json")):
+                return True
+            return super()._fits(arch)
+
+    return CampaignBackbone(**kwargs)

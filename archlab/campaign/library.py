@@ -51,6 +51,7 @@ class ModuleLibrary:
         tools = self.rooms.tools
         if not ops or (kind is not None and kind not in MINED_KINDS):
             return []
+        ops = [op for op in ops if op.name not in parent.mined or parent.mined[op.name].source == op.source]
         names = {op.name for op in ops}
         base = tools.with_mined(parent, *ops)
         kinds = [kind] if kind is not None else list(MINED_KINDS)
@@ -90,6 +91,10 @@ class ModuleLibrary:
                 ops = [rooms.tools.MinedOp.model_validate(raw) for raw in result.mined_ops]
             except ValueError as exc:
                 ops, outcome.reason = [], f"compile: mined op is malformed: {' '.join(str(exc).split())[:200]}"
+            known = {op.name: op.source for op in self.available(index)}
+            clash = next((op.name for op in ops if known.get(op.name, op.source) != op.source), None)
+            if clash:  # trees name ops by class: two codes under one name would be ambiguous
+                ops, outcome.reason = [], f"compile: {clash} is already in the op library with other code; rename it"
             if ops:
                 outcome.status, outcome.reason = "mined", result.error
                 outcome.ops = [op.model_dump(mode="json") for op in ops]

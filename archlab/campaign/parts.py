@@ -102,6 +102,7 @@ class Parts:
             edit, library_ops = default, self.library.available(index)
         if self.spec.strategy == "agentic" and menu and default is not None:
             edit, source = self._coder_choice(index, visible, menu, default, parent)
+        library_ops = [op for op in library_ops if op.name not in parent.mined]  # a tree keeps its own copy
         base = tools.with_mined(parent, *library_ops) if library_ops else parent
         candidate = PreparedCandidate(
             index=index, exp_id=exp_id(index + 1), generation=index // self.direction_every,

@@ -187,11 +187,12 @@ def refresh_report(root: Path) -> tuple[Path, Path] | None:
 
 
 def make_backbone(spec: CampaignSpec, task: Any, tools: ModuleType) -> Any:
-    from archlab.search import Backbone
+    from archlab.campaign.backbone_view import make_campaign_backbone
 
     seeds = [tools.seeds.by_name(name) for name in spec.seed_archs]
-    return Backbone(strategy=spec.strategy, seed=spec.seed, seed_archs=seeds,
-                    input_shape=task.input_shape, constraints=spec.constraints)
+    return make_campaign_backbone(strategy=spec.strategy, seed=spec.seed, seed_archs=seeds,
+                                  input_shape=task.input_shape, constraints=spec.constraints,
+                                  num_classes=task.num_classes)
 
 
 def make_llm(spec: CampaignSpec, settings: CampaignSettings, mode: str, cassette: Path,

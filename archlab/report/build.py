@@ -155,6 +155,7 @@ def report_context(view: CampaignView) -> dict[str, Any]:
         "stop_reason": str(view.state.get("stop_reason", "")),
         "insights": view.insights or _experiment_insights(view),
         "insights_distilled": bool(view.insights),
+        "modules": view.modules,
         "leaderboard": summary.leaderboard(view.experiments, limit=LEADERBOARD_ROWS),
         "best": best,
         "best_tree": tree_diagram(best.arch) if best else "",

@@ -160,6 +160,7 @@ class CampaignView(BaseModel):
     insights: list[str] = Field(default_factory=list)
     usage: dict[str, AgentUsage] = Field(default_factory=dict)
     state: dict[str, Any] = Field(default_factory=dict)
+    modules: list[dict[str, Any]] = Field(default_factory=list)  # modules/modules.json: coder-written modules
 
     @property
     def name(self) -> str:
@@ -240,6 +241,12 @@ def _parse_insights(raw: Any) -> list[str]:
     return [t for t in texts if t]
 
 
+def _parse_modules(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not all(isinstance(row, dict) for row in raw):
+        raise ValueError("modules.json is not a list of objects")
+    return raw
+
+
 def _load_optional(view: CampaignView, path: Path, parse: Callable[[Any], T], default: T) -> T:
     if not path.is_file():
         return default
@@ -276,4 +283,5 @@ def load_campaign(campaign_dir: str | Path) -> CampaignView:
     view.insights = _load_optional(view, path / "insights.json", _parse_insights, [])
     view.usage = _load_optional(view, path / "llm" / "usage.json", _parse_usage, {})
     view.state = _load_optional(view, path / "state.json", lambda raw: raw if isinstance(raw, dict) else {}, {})
+    view.modules = _load_optional(view, path / "modules" / "modules.json", _parse_modules, [])
     return view

@@ -152,6 +152,12 @@ def test_broken_modules_are_rejected_with_a_reason_and_the_campaign_goes_on(
     counts = summarize(tmp_path / "c").modules
     assert counts.rejected == 3 and counts.mined >= 1 and counts.written == counts.asked - 1
     assert len(counts.reasons) == 3 and counts.reasons[0].startswith("e0003 (none): ")
+    from archlab.report import build_report
+
+    markdown, html = build_report(tmp_path / "c")
+    section = markdown.read_text().split("### Modules the coder wrote", 1)[1].split("## Failures", 1)[0]
+    assert "| `e0004` | Raises | rejected | compile:" in section and "| `e0005` | Loops | rejected | timeout:" in section
+    assert "mined.Gate1d" in section and "Modules the coder wrote" in html.read_text()
 
 
 @pytest.mark.slow  # real workers train every candidate
@@ -190,3 +196,48 @@ def test_the_sandbox_mines_and_sizes_candidate_code_itself(miner):
                                        constraints=Constraints(max_params=1_000), recipe_overrides={"steps": 5},
                                        limits=Limits(time_s=60))).result()
     assert too_big.failure == "constraint" and too_big.steps == 0 and too_big.params > 1_000
+
+
+def test_an_interrupted_campaign_resumes_with_the_same_modules(tmp_path, settings, monkeypatch, miner):
+    from archlab.campaign import resume_campaign
+
+    monkeypatch.setitem(mock_model._HANDLERS, "coder-module", ScriptedCoder([("Gate1d", GOOD)]))
+    chosen = settings.model_copy(update={"module_every": 4})
+    fakes.install(monkeypatch, jitter_seed=24, miner=miner)
+    run_campaign(make_spec(evals=10), tmp_path / "straight", chosen)
+
+    def stop_at_four(event):
+        if event.done == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_campaign(make_spec(evals=10), tmp_path / "broken", chosen.model_copy(update={"progress": stop_at_four}))
+    fakes.install(monkeypatch, jitter_seed=25, miner=miner)
+    resume_campaign(tmp_path / "broken", chosen)
+    assert decisions(tmp_path / "broken") == decisions(tmp_path / "straight")
+    assert [o.model_dump() for o in load_log(tmp_path / "broken")] == \
+        [o.model_dump() for o in load_log(tmp_path / "straight")]
+    messages = [c.message for c in git.Repo(tmp_path / "broken").iter_commits() if c.message.startswith("module ")]
+    assert sorted(m.split(":")[0] for m in messages) == ["module e0003 Gate1d", "module e0007 Gate1d"]
+
+
+def test_the_backbone_proposes_from_a_parent_that_uses_a_mined_op_under_a_cap():
+    from archlab import tools
+    from archlab.campaign.backbone_view import make_campaign_backbone
+    from archlab.records import Constraints, Result
+
+    op = tools.mine(source=GOOD).ops[0]  # this test's own trusted code
+    seed = tools.seeds.mnist1d_cnn()
+    edit = next(e for e in tools.legal_edits(tools.with_mined(seed, op), (1, 40), kinds=["insert"])
+                if e.fixed.get("op") == op.name)
+    mined_tree = tools.apply(tools.with_mined(seed, op), edit.sample(__import__("random").Random(0)))
+    backbone = make_campaign_backbone(strategy="agentic", seed=0, seed_archs=[seed], input_shape=(1, 40),
+                                      constraints=Constraints(max_params=25_000), num_classes=10)
+    backbone.propose(0)
+    backbone.observe("e0001", seed, Result(status="ok", val_accuracy=0.5, params=5_000))
+    backbone.propose(1)
+    backbone.observe("e0002", mined_tree, Result(status="ok", val_accuracy=0.9, params=6_000))
+    for step in range(2, 8):  # the mined tree is the best parent: sizing it here would run its code
+        proposal = backbone.propose(step)
+        backbone.observe(f"e{step + 1:04d}", proposal.parent_arch, Result(status="ok", val_accuracy=0.1, params=1))
+    assert backbone.best().id == "e0002"
