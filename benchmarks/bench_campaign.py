@@ -10,6 +10,8 @@ Prints best validation and test accuracy per strategy and seed and the number of
 evaluations done; the last line is one JSON object:
 {"random": {"median_best_test": x, "per_seed": [...]}, "evolution": ..., "agentic": ...}
 (best = the best candidate by *validation* accuracy; its test accuracy is reported).
+Candidates train with the task's search recipe (MNIST-1D: 1500 steps, cosine decay;
+see `archlab.sandbox.tasks.mnist1d_search_recipe`) unless `--steps` says otherwise.
 
     python benchmarks/bench_campaign.py --minutes 10
     python benchmarks/bench_campaign.py --minutes 1 --steps 1000   # a quick look
@@ -38,7 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-params", type=int, default=25_000)
     parser.add_argument("--steps", type=int, default=None, help="training steps at full fidelity "
-                        "(default: the task's published recipe, 6000)")
+                        "(default: the task's search recipe, 1500 for MNIST-1D)")
     parser.add_argument("--out", type=Path, default=None, help="keep the campaign folders here")
     return parser.parse_args()
 
