@@ -8,6 +8,11 @@ git, memory, backbone.observe). So how fast threads or workers happen to be can
 change when things happen, never what is decided: the same spec, seed and mock
 model give the same candidates in the same order, and a resumed campaign
 replays its recorded prefix through the backbone to reach the same state.
+
+A proposal is either the backbone's next step or, when a visible low-fidelity
+result earned it, a promotion of that tree to full fidelity (promotion.py); a
+few steps also ask the coder for a new module first (library.py). Both are
+decided from the same visible prefix, so they are as deterministic as the rest.
 """
 
 from __future__ import annotations

@@ -96,13 +96,14 @@ class Parts:
         default = getattr(proposal, "default", None)
         menu = list(getattr(proposal, "menu", None) or [])
         edit, source = default, "backbone"
-        library_ops = self.library.available(index) if self.library is not None else []
         if self.spec.strategy == "agentic" and default is not None and self.library is not None:
             menu, default = self._with_library(index, visible, proposal, parent, menu, default)
-            edit, library_ops = default, self.library.available(index)
+            edit = default
         if self.spec.strategy == "agentic" and menu and default is not None:
             edit, source = self._coder_choice(index, visible, menu, default, parent)
-        library_ops = [op for op in library_ops if op.name not in parent.mined]  # a tree keeps its own copy
+        # The parent plus the library's ops it lacks, so an entry that inserts one applies.
+        library_ops = [op for op in (self.library.available(index) if self.library is not None else [])
+                       if op.name not in parent.mined]
         base = tools.with_mined(parent, *library_ops) if library_ops else parent
         candidate = PreparedCandidate(
             index=index, exp_id=exp_id(index + 1), generation=index // self.direction_every,
