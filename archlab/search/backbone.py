@@ -25,7 +25,7 @@ from archlab.search.archive import EliteGrid, Entry, ParetoFront, Population
 from archlab.search.constraints import check_constraints
 from archlab.search.descriptors import describe
 from archlab.search.proposal import BackboneConfig, Proposal
-from archlab.search.stages import conv_front, front_grown, growable, stage_move, with_probe_stem
+from archlab.search.stages import conv_front, front_grown, growable, sizable, stage_move, with_probe_stem
 from archlab.search.strategies import exploit_or_explore, ranked, tournament, ucb_weights, weighted_choice
 
 STRATEGIES: tuple[str, ...] = ("random", "evolution", "agentic")
@@ -102,7 +102,14 @@ class Backbone:
         arch_hash = tools.arch_hash(arch)
         self.seen.add(arch_hash)
         if result.failure == "constraint":
+            # Count the move as tried and not improved, so the kinds, places and changes that
+            # keep breaking a cap lose weight instead of being offered again and again.
             self.rejected += 1
+            if proposal is not None and proposal.edit_kind is not None:
+                self.kind_uses[proposal.edit_kind] += 1
+                what = self._what_was_done(proposal, arch_hash)
+                if what is not None:
+                    self.what_uses[what] += 1
             return
         entry = Entry(
             id=candidate_id, order=len(self.entries), arch=arch, arch_hash=arch_hash, result=result,
@@ -221,7 +228,7 @@ class Backbone:
         is narrowed to make room. Each is one ordinary legal edit; the coder picks its values."""
         if not self.config.stages or self.kinds is not None or len(self.input_shape) != 2:
             return None
-        order = ranked(self.entries)
+        order = [e for e in ranked(self.entries) if sizable(e.arch)]
         built = next((e for e in order if front_grown(e.arch)), None)
         if built is not None and stage_move(built.arch, self.input_shape, self._legal(built.arch), self._fits,
                                             lambda child: tools.arch_hash(child) not in self.seen) is None:
@@ -229,7 +236,7 @@ class Backbone:
         started = [e for e in order if growable(e.arch)]
         roomy = [e for e in order if conv_front(e.arch) == (conv_front(e.arch)[0], 0, 0)
                  and (probe := with_probe_stem(e.arch)) is not None and self._fits(probe)]
-        tries = [(e, False) for e in started + roomy] + [(parent, True)]
+        tries = [(e, False) for e in started + roomy] + ([(parent, True)] if sizable(parent.arch) else [])
         for target, make_room in tries:
             move = stage_move(target.arch, self.input_shape, self._legal(target.arch), self._fits,
                               lambda child: tools.arch_hash(child) not in self.seen, make_room=make_room)

@@ -67,6 +67,18 @@ def front_grown(arch: Any) -> bool:
     return convs >= DEPTH and pools >= POOLS
 
 
+def sizable(arch: Any) -> bool:
+    """Whether the backbone may size `arch` itself: a tree using a mined op runs the coder's code
+    when built, which only a sandbox may do, so staged moves (sized menus) never start from one."""
+    stack = [arch.root]
+    while stack:
+        node = stack.pop()
+        if node.op.startswith("mined."):
+            return False
+        stack.extend(node.children)
+    return True
+
+
 def growable(arch: Any) -> bool:
     """Whether `arch` has a conv front that is started (it may still deepen, pool or widen)."""
     return conv_front(arch)[1] > 0
