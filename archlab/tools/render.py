@@ -48,6 +48,7 @@ class _Lines:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self._used: set[str] = set()
+        self._next: dict[str, int] = {}  # base name -> next suffix to try (keeps naming linear)
 
     def emit(self, call: Call) -> str:
         args = [self._value(a) for a in call.args]
@@ -66,10 +67,11 @@ class _Lines:
 
     def _name(self, label: str) -> str:
         base = label.replace(".", "_") if label else "m"
-        name, k = base, 1
-        while name in self._used or not label:
-            name, label = f"{base}_{k}", label or "m"
-            k += 1
+        name = base if label else ""
+        while not name or name in self._used:
+            k = self._next.get(base, 1)
+            self._next[base] = k + 1
+            name = f"{base}_{k}"
         self._used.add(name)
         return name
 

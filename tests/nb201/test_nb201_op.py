@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from archlab import tools
-from archlab.tools.ops.nb201 import parse_cell
+from archlab.tools.ops.nb201 import cell_source, parse_cell
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 SHAPE = (3, 32, 32)
@@ -77,3 +77,14 @@ def test_a_cut_off_cell_still_builds_and_outputs_a_constant_per_class():
 def test_a_cell_needs_an_image_input():
     problems = tools.validate(cell(BEST), (40,))
     assert problems and "image" in problems[0]
+
+
+def test_the_coder_reads_the_six_choices_with_dead_edges_marked():
+    cell = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|none~2|"
+    source = cell_source(cell)
+    assert len(source.splitlines()) < 10  # not the hundreds of lines of the rendered network
+    assert "node3 = nor_conv_1x1(node0) + skip_connect(node1) + none(node2)" in source
+    node2 = next(line for line in source.splitlines() if line.strip().startswith("node2"))
+    assert "dead" in node2  # node2 feeds only `none`: its edges change nothing
+    live = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    assert "dead" not in cell_source(live)

@@ -129,6 +129,29 @@ def live_edges(text: str) -> tuple[bool, ...]:
     return tuple(op != "none" and src in fed and dst in reaches for (src, dst), op in zip(EDGES, ops))
 
 
+def cell_source(text: str) -> str:
+    """The cell as the few lines a person (or a model) reads: what each node sums, dead edges marked.
+
+    The network around the cell is the benchmark's fixed skeleton, so showing its
+    hundreds of rendered lines in a prompt would only hide the six choices that matter."""
+    ops, live = parse_cell(text), live_edges(text)
+    lines = [f"# NAS-Bench-201 cell {format_cell(ops)}",
+             "# skeleton (fixed): stem conv 3x3 -> 3 stages x 5 cells at 16/32/64 channels"
+             " with residual reductions -> BN-ReLU -> global avg pool -> Linear",
+             "def cell(node0):"]
+    for dst in (1, 2, 3):
+        terms, dead = [], []
+        for index, ((src, target), op) in enumerate(zip(EDGES, ops)):
+            if target == dst:
+                terms.append(f"{op}(node{src})")
+                if not live[index] and op != "none":
+                    dead.append(f"{op}(node{src})")
+        note = f"  # dead, changes nothing: {', '.join(dead)}" if dead else ""
+        lines.append(f"    node{dst} = " + " + ".join(terms) + note)
+    lines.append("    return node3")
+    return "\n".join(lines)
+
+
 def all_cells() -> list[str]:
     """Every cell of the space (15,625), in a fixed order."""
     from itertools import product
