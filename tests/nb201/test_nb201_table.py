@@ -85,3 +85,11 @@ def test_a_missing_table_file_is_one_line(tmp_path):
     with pytest.raises(TaskError) as err:
         load_task(f"table:{tmp_path / 'nope.csv'}")
     assert "cannot read" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_an_edited_table_is_read_again(tmp_path):
+    """Parsing is cached per process (a benchmark runs hundreds of campaigns), but never stale."""
+    path = write(tmp_path, HEADER, f"{BEST},90.0,94.0,1.0,100.0")
+    assert read_table(path).get(BEST).signal == pytest.approx(0.90)
+    write(tmp_path, HEADER, f"{BEST},91.5,94.0,1.0,100.0", f"{ZERO},10.0,10.0,0.1,1.0")
+    assert read_table(path).get(BEST).signal == pytest.approx(0.915) and len(read_table(path)) == 2
