@@ -218,8 +218,13 @@ def open_campaign_memory(root: Path, settings: CampaignSettings) -> Any:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    return open_memory(root, memory_dir=settings.memory_dir, url=settings.chroma_url,
-                       embedder=settings.embedder)
+    memory = open_memory(root, memory_dir=settings.memory_dir, url=settings.chroma_url,
+                         embedder=settings.embedder)
+    if settings.lightweight:  # batch the writes; every answer stays the same (see write_behind.py)
+        from archlab.knowledge.write_behind import WriteBehindMemory
+
+        return WriteBehindMemory(memory)
+    return memory
 
 
 def make_campaign_executor(spec: CampaignSpec, settings: CampaignSettings) -> Any:
