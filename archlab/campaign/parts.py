@@ -81,6 +81,7 @@ class Parts:
             return self._promotion_candidate(index, Promotion.model_validate(record["edit"]), arch,
                                              record["arch_hash"])
         proposal = self.rooms.backbone.propose(index - self.promotions)
+        self.rooms.backbone.claim(arch)
         edit = tools.Edit.model_validate(record["edit"]) if record.get("edit") else None
         return PreparedCandidate(
             index=index, exp_id=record["id"], generation=record.get("generation", 0),
@@ -120,6 +121,7 @@ class Parts:
             child = without_unused_mined(tools, child)
         candidate.arch = child
         candidate.arch_hash = tools.arch_hash(child)
+        rooms.backbone.claim(child)  # the coder may have picked another entry than the default
         problems = tools.validate(child, rooms.task.input_shape)
         if problems:
             return self._rejected(candidate, "invalid", problems[0])
@@ -191,7 +193,7 @@ class Parts:
         rooms = self.rooms
         direction = self._direction(index, visible)
         memories = self.memories(parent, str(direction or ""), visible)
-        source = rooms.tools.render(parent, rooms.task.input_shape, rooms.task.num_classes)
+        source = prompt_source(rooms.tools, parent, rooms.task)
         constraints = self.spec.constraints.model_dump()
         choice = rooms.guard(lambda: rooms.coder.choose(
             source, menu, direction, memories, fallback=default,
@@ -361,6 +363,15 @@ class Parts:
 
     def refresh_report(self) -> None:
         self.rooms.refresh_report(self.ws.root)
+
+
+def prompt_source(tools: Any, arch: Any, task: Any) -> str:
+    """What the coder reads of the parent: a cell's six choices, else the rendered PyTorch."""
+    if arch.root.op == "nb201_cell":
+        from archlab.tools.ops.nb201 import cell_source
+
+        return cell_source(arch.root.params["cell"])
+    return tools.render(arch, task.input_shape, task.num_classes)
 
 
 def proposal_parent(proposal: Any) -> Any:

@@ -27,6 +27,7 @@ from archlab.search.descriptors import describe
 from archlab.search.proposal import BackboneConfig, Proposal
 from archlab.search.stages import conv_front, front_grown, growable, sizable, stage_move, with_probe_stem
 from archlab.search.strategies import exploit_or_explore, ranked, tournament, ucb_weights, weighted_choice
+from archlab.tools.ops.nb201 import EDGES as CELL_EDGES
 
 STRATEGIES: tuple[str, ...] = ("random", "evolution", "agentic")
 
@@ -61,6 +62,8 @@ class Backbone:
         # would leave the space the lookup table can answer.
         cells_only = all(a.root.op == "nb201_cell" for a in self.seeds)
         self.kinds = self.config.kinds or (["cell_edge"] if cells_only else None)
+        self.walk = self.config.random_walk or (len(CELL_EDGES) if cells_only else 1)
+        self.focus = self.config.focus if self.config.focus is not None else not cells_only
         self._menus: dict[str, list[Any]] = {}  # arch JSON -> legal menu (pure, so safe to memoise)
         self._children: dict[tuple[str, str], str] = {}  # (arch JSON, edit JSON) -> child hash
         self.entries: list[Entry] = []
@@ -132,6 +135,13 @@ class Backbone:
                 self.what_uses[what] += 1
                 self.what_wins[what] += improved
 
+    def claim(self, arch: Any) -> None:
+        """The campaign will evaluate `arch` (perhaps another menu entry than the default):
+        never offer it again, even before its result is observed. Call it in the same place on
+        resume and replay, like `propose` and `observe`."""
+        arch = arch if isinstance(arch, tools.Arch) else tools.Arch.model_validate(arch)
+        self.seen.add(tools.arch_hash(arch))
+
     # ---- read-only views ------------------------------------------------------------------
 
     def best(self) -> Entry | None:
@@ -155,7 +165,7 @@ class Backbone:
         pool = self._pool()
         parent_id, arch = pool[rng.randrange(len(pool))]
         walk: list[Any] = []
-        for _ in range(self.config.random_walk - 1):
+        for _ in range(self.walk - 1):
             menu = self._legal(arch)
             if not menu:
                 break
@@ -184,6 +194,10 @@ class Backbone:
                 break
             self.duplicates_avoided += 1
             edit = menu_all[rng.randrange(len(menu_all))].sample(rng)
+        if not self._fresh(arch, edit):  # unlucky draws: take a decided entry known to be fresh, if any
+            fresh = [m for m in menu_all if m.is_filled and self._fresh(arch, m)]
+            if fresh:
+                edit = fresh[rng.randrange(len(fresh))]
         self._claim(arch, edit)
         menu = [m for m in menu_all if m.kind == edit.kind and m.path == edit.path]
         return Proposal(step=step, strategy=self.strategy, parent_ids=[parent_id], parent_arch=arch,
@@ -211,7 +225,7 @@ class Backbone:
                 kind, path, menu = move
                 break
         else:
-            return self._mutate(step, rng, parent.id, parent.arch, f"{why}; neighbourhoods used up")
+            return self._kick(step, rng, parent, f"{why}; neighbourhoods used up")
         default = self._diverse_default(parent.arch, kind, menu, rng)
         self.place_uses[f"{kind}@{path}"] += 1
         return Proposal(step=step, strategy=self.strategy, parent_ids=[parent.id], parent_arch=parent.arch,
@@ -219,6 +233,25 @@ class Backbone:
                         donor_arch=donor.arch if kind == "crossover" and donor else None,
                         edit_kind=kind, path=path, menu=menu, default=default,
                         note=f"{why}; {kind} at {path} (tried {self.kind_uses[kind]}x, improved {self.kind_wins[kind]}x)")
+
+    def _kick(self, step: int, rng: random.Random, parent: Entry, why: str) -> Proposal:
+        """Iterated local search's perturbation: when the best neighbourhoods hold nothing new,
+        a few random edits of the parent (more as tries fail) to a place with unseen neighbours."""
+        arch, walk = parent.arch, []
+        for attempt in range(self.config.dedup_tries):
+            arch, walk = parent.arch, []
+            for _ in range(1 + attempt // 4):
+                menu = self._legal(arch)
+                if not menu:
+                    break
+                edit = menu[rng.randrange(len(menu))].sample(rng)
+                walk.append(edit)
+                arch = tools.apply(arch, edit)
+            if any(m.is_filled and self._fresh(arch, m) for m in self._legal(arch)):
+                break
+        proposal = self._mutate(step, rng, parent.id, arch, f"{why}: {len(walk) + 1} random edits of {parent.id}")
+        proposal.walk = walk
+        return proposal
 
     def _staged(self, step: int, rng: random.Random, parent: Entry, why: str) -> Proposal | None:
         """A coarse move that grows a conv front (see stages.py), until the best grown one is done.
@@ -286,6 +319,8 @@ class Backbone:
     def _focus(self, menu: list[Any]) -> list[Any]:
         """Keep the entries whose kind of change ranks in the best third (UCB on how often it
         improved its parent; untried changes rank high), so the coder chooses among promising moves."""
+        if not self.focus:
+            return menu
         whats = sorted({_what(m) for m in menu})
         if len(whats) < 3:
             return menu

@@ -16,7 +16,9 @@ class BackboneConfig(BaseModel):
 
     population: int = Field(20, ge=2)  # P of regularized evolution (aging population)
     tournament: int = Field(5, ge=1)  # S of regularized evolution
-    random_walk: int = Field(1, ge=1)  # random edits per random proposal (and evolution's warm-up)
+    # Random edits per random proposal (and evolution's warm-up). None: 1 on trees, and on a
+    # cell space (NAS-Bench-201) one per edge, so random search samples cells near uniformly.
+    random_walk: int | None = Field(None, ge=1)
     dedup_tries: int = Field(20, ge=1)  # redraws before accepting an already-seen structure
     exploit: float = Field(0.9, ge=0.0, le=1.0)  # agentic: chance of a top parent vs a diverse elite
     top_k: int = Field(2, ge=1)  # agentic: how many of the best count as "top"
@@ -24,6 +26,10 @@ class BackboneConfig(BaseModel):
     kinds: list[str] | None = None  # edit kinds the backbone may use (None: all legal ones)
     pareto_cost: str = "params"
     stages: bool = True  # agentic on sequence trees: grow a conv front first (see stages.py)
+    # Agentic: narrow the coder's menu to the kinds of change that improved most (UCB). None: on
+    # trees, where a menu mixes many kinds; not on a cell space, where every entry is "set one
+    # edge's op" and narrowing by op only hid the second edit a local optimum needed.
+    focus: bool | None = None
 
 
 class Proposal(BaseModel):
