@@ -95,20 +95,24 @@ def run(
     memory: Annotated[Path | None, typer.Option(help="Shared memory folder (Chroma).")] = None,
     chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the whole campaign.")] = None,
+    seed_arch: Annotated[list[str] | None, typer.Option(
+        help="Starting architecture (repeatable): mlp, mnist1d_cnn, nb201 or nb201:CELL.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file with the same keys.")] = None,
 ) -> None:
     """Plan a campaign from GOAL, print the spec, run it, and say where the report is."""
     flags = {"task": task, "out": out, "strategy": strategy.value if strategy else None, "model": model,
              "api_base": api_base, "budget_minutes": budget_minutes, "max_evals": max_evals,
              "max_params": max_params, "workers": workers, "executor": executor.value if executor else None,
-             "ray_address": ray_address, "memory": memory, "chroma_url": chroma_url, "seed": seed}
+             "ray_address": ray_address, "memory": memory, "chroma_url": chroma_url, "seed": seed,
+             "seed_arch": seed_arch or None}
     options = merge_options(flags, read_config(config))
     settings = settings_from(options)
     overrides = {"task": options.get("task"), "strategy": options.get("strategy"), "model": options.get("model"),
                  "seed": options.get("seed"), "minutes": options.get("budget_minutes"),
                  "max_evals": options.get("max_evals"), "max_params": options.get("max_params"),
                  "max_flops": options.get("max_flops"), "max_latency_ms": options.get("max_latency_ms"),
-                 "max_tokens": options.get("max_tokens"), "max_cost_usd": options.get("max_cost_usd")}
+                 "max_tokens": options.get("max_tokens"), "max_cost_usd": options.get("max_cost_usd"),
+                 "seed_archs": _as_list(options.get("seed_arch"))}
     spec = plan_spec(goal, {k: v for k, v in overrides.items() if v is not None}, settings)
     if spec.budget.minutes is None and options.get("budget_minutes") is None:
         spec = spec.model_copy(update={"budget": spec.budget.model_copy(update={"minutes": DEFAULT_MINUTES})})
@@ -117,6 +121,13 @@ def run(
     typer.echo(spec.model_dump_json(indent=2))
     typer.echo(f"Campaign folder: {out_dir}")
     _run_with_view(lambda s: run_campaign(spec, out_dir, s), settings)
+
+
+def _as_list(value: Any) -> list[str] | None:
+    """A flag given once or repeated, or a YAML string or list, as a list (None when absent)."""
+    if value is None:
+        return None
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
 def _run_with_view(start: Any, settings: CampaignSettings) -> None:

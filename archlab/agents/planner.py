@@ -13,10 +13,20 @@ from archlab.llm.extract import one_line_validation_error
 from archlab.llm.mock.goal import parse_goal
 from archlab.records import Budget, CampaignSpec, Constraints
 
-SEED_NAMES = ("mlp", "mnist1d_cnn")
+SEED_NAMES = ("mlp", "mnist1d_cnn", "nb201")  # and nb201:CELL for one given cell
 _CONSTRAINT_KEYS = ("max_params", "max_flops", "max_latency_ms")
 _BUDGET_KEYS = ("max_evals", "minutes", "max_tokens", "max_cost_usd")
 _TOP_KEYS = ("task", "metric", "direction", "target", "strategy", "seed", "seed_archs", "model", "notes")
+
+
+def _seeds_for(task: str, names: list[str] | None) -> list[str] | None:
+    """The planned seeds that can run on the task: a lookup table answers only for its cells
+    (default: the all-3x3 cell), and a cell needs the table's image input."""
+    names = list(names or [])
+    cells = [n for n in names if n == "nb201" or n.startswith("nb201:")]
+    if task.startswith("table:"):
+        return cells or ["nb201"]
+    return [n for n in names if n not in cells] or None
 
 
 def _task_ok(task: str) -> bool:
@@ -65,7 +75,9 @@ class Planner(Agent):
             raise PlanError(f"unknown plan override(s): {', '.join(unknown)}")
         top = {k: fields[k] for k in ("task", "metric", "direction", "target", "strategy", "notes") if k in fields}
         if fields.get("seed_archs"):
-            top["seed_archs"] = [name for name in fields["seed_archs"] if name in self.seed_names] or list(self.seed_names)
+            known = [name for name in fields["seed_archs"]
+                     if name in self.seed_names or str(name).startswith("nb201:")]
+            top["seed_archs"] = known or list(self.seed_names)
         top.setdefault("model", self.client.model)
         top.update(over)
         task = top.get("task")
@@ -73,6 +85,10 @@ class Planner(Agent):
             raise PlanError("the goal names no known task (mnist1d, npz:PATH, table:PATH) and gives no data; name one")
         if not _task_ok(str(task)):
             raise PlanError(f"unknown task {task!r}: use mnist1d, npz:PATH or table:PATH")
+        if "seed_archs" not in over:  # the person's own seeds are checked against the task, not changed
+            seeds = _seeds_for(str(task), top.pop("seed_archs", None))
+            if seeds:
+                top["seed_archs"] = seeds
         if any(budget.get(k) is not None and budget[k] <= 0 for k in _BUDGET_KEYS):
             raise PlanError(f"the budget must be positive, got {({k: v for k, v in budget.items() if v is not None})}")
         try:

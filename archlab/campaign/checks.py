@@ -38,7 +38,7 @@ def plan_spec(goal: str, overrides: dict[str, Any], settings: CampaignSettings) 
 def apply_overrides(spec: CampaignSpec, overrides: dict[str, Any]) -> CampaignSpec:
     """The person's explicit flags win over what the planner read from the goal."""
     top = {k: v for k, v in overrides.items()
-           if v is not None and k in ("task", "strategy", "seed", "model", "target")}
+           if v is not None and k in ("task", "strategy", "seed", "model", "target", "seed_archs")}
     budget = spec.budget.model_copy(update={k: v for k, v in {
         "max_evals": overrides.get("max_evals"), "minutes": overrides.get("minutes"),
         "max_tokens": overrides.get("max_tokens"), "max_cost_usd": overrides.get("max_cost_usd"),
@@ -84,7 +84,7 @@ def check_spec(spec: CampaignSpec, settings: CampaignSettings, out_dir: Path) ->
     check_budget(spec.budget)
     check_model(spec.model, settings.api_base)
     task = load_checked_task(spec.task, settings)
-    check_seeds(spec)
+    check_seeds(spec, task)
     check_constraints_possible(spec.constraints, spec.seed_archs, task)
     check_recipe(task, settings.recipe_overrides)
 
@@ -98,14 +98,24 @@ def load_checked_task(name: str, settings: CampaignSettings) -> Any:
         raise UsageError(one_line(exc)) from None
 
 
-def check_seeds(spec: CampaignSpec) -> None:
+def check_seeds(spec: CampaignSpec, task: Any = None) -> None:
+    """Every seed is known and fits the task: a lookup table answers only for its cells."""
     from archlab import tools
 
     for name in spec.seed_archs:
         try:
-            tools.seeds.by_name(name)
+            arch = tools.seeds.by_name(name)
         except Exception as exc:
             raise UsageError(f"unknown seed architecture {name!r}: {one_line(exc)}") from None
+        if task is None:
+            continue
+        if task.kind == "lookup" and arch.root.op != "nb201_cell":
+            raise UsageError(f"seed architecture {name!r} is not a cell of the table {spec.task}: "
+                             f"use --seed-arch nb201 or nb201:CELL")
+        problems = tools.validate(arch, tuple(task.input_shape))
+        if problems:
+            raise UsageError(f"seed architecture {name!r} does not fit the task's input "
+                             f"{tuple(task.input_shape)}: {problems[0]}")
 
 
 def check_recipe(task: Any, overrides: dict[str, Any]) -> None:

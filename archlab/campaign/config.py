@@ -15,7 +15,7 @@ from archlab.campaign.errors import UsageError
 from archlab.campaign.settings import CampaignSettings
 
 RUN_KEYS = {"task", "out", "strategy", "model", "api_base", "budget_minutes", "max_evals", "max_params",
-            "workers", "executor", "ray_address", "memory", "chroma_url", "seed",
+            "workers", "executor", "ray_address", "memory", "chroma_url", "seed", "seed_arch",
             # config-file-only keys: finer knobs that do not deserve a flag
             "max_flops", "max_latency_ms", "max_tokens", "max_cost_usd", "recipe", "embedder",
             "lightweight", "eval_time_s", "report_every_s"}

@@ -22,7 +22,7 @@ def planner():
     ("classify npz:data/ecg.npz at most 25k params in 10 minutes",
      {"task": "npz:data/ecg.npz", "max_params": 25000, "minutes": 10.0}),
     ("search table:/data/nb201 with random search, 200 evaluations",
-     {"task": "table:/data/nb201", "strategy": "random", "max_evals": 200}),
+     {"task": "table:/data/nb201", "strategy": "random", "max_evals": 200, "seed_archs": ["nb201"]}),
     ("evolutionary search for an MLP on mnist1d, 1.5 million parameters max, beats 90%",
      {"strategy": "evolution", "max_params": 1_500_000, "target": 0.9, "seed_archs": ["mlp"]}),
 ])
@@ -31,6 +31,16 @@ def test_goal_numbers_tasks_and_words_are_read(planner, goal, expected):
     flat = {**spec.model_dump(), **spec.constraints.model_dump(), **spec.budget.model_dump()}
     assert {k: flat[k] for k in expected} == expected
     assert spec.goal == goal and spec.model == "mock"
+
+
+def test_planned_seeds_fit_the_task_whatever_the_model_said():
+    """A table answers only for its cells; a cell needs the table's image input."""
+    said_mlp = ScriptedClient(['{"task": "table:/data/nb201", "seed_archs": ["mlp"]}'])
+    assert Planner(said_mlp).plan("search the table").seed_archs == ["nb201"]
+    said_cell = ScriptedClient(['{"task": "mnist1d", "seed_archs": ["nb201", "mlp"]}'])
+    assert Planner(said_cell).plan("mnist1d").seed_archs == ["mlp"]
+    said_nothing = ScriptedClient(['{"task": "table:/data/nb201"}'])
+    assert Planner(said_nothing).plan("search the table").seed_archs == ["nb201"]
 
 
 def test_a_goal_without_task_or_data_is_one_line_error(planner):

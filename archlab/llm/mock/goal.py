@@ -94,6 +94,9 @@ def _strategy(goal: str) -> str:
 
 
 def _seed_archs(goal: str) -> list[str]:
+    task = _task(goal)
+    if task and task.startswith("table:"):
+        return ["nb201"]  # a lookup table answers only for cells of its space
     mlp = re.search(r"\bmlp\b|perceptron", goal, re.IGNORECASE) is not None
     cnn = re.search(r"\bcnn\b|conv", goal, re.IGNORECASE) is not None
     if mlp and not cnn:
