@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import random
 import sys
@@ -10,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from archlab import tools
-from archlab.sandbox.table import LookupTable, TableRow, read_table
+from archlab.sandbox.requests import EvalRequest
+from archlab.sandbox.table import NB201_INPUT_SHAPE, LookupExecutor, LookupTable, read_table
+from archlab.search.backbone import Backbone
+from archlab.search.proposal import BackboneConfig
 from archlab.tools.ops.nb201 import canonical_cell
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,37 +38,50 @@ def table() -> LookupTable:
     return read_table(TABLE)
 
 
-def shuffled_reports(table: LookupTable, seed: int) -> LookupTable:
-    """The same table with test_acc_200ep permuted across rows (signal untouched)."""
-    keys = list(table.rows)
-    reports = [table.rows[k].report for k in keys]
-    random.Random(seed).shuffle(reports)
-    rows = {k: TableRow(table.rows[k].signal, r, table.rows[k].params, table.rows[k].flops)
-            for k, r in zip(keys, reports)}
-    return LookupTable(table.path, table.columns, rows, table.sha256)
+@pytest.fixture(scope="module")
+def shuffled_table(tmp_path_factory) -> Path:
+    """The same CSV with test_acc_200ep permuted across rows (the signal column untouched)."""
+    with TABLE.open(newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    col = header.index("test_acc_200ep")
+    reports = [r[col] for r in body]
+    random.Random(0).shuffle(reports)
+    for row, value in zip(body, reports):
+        row[col] = value
+    path = tmp_path_factory.mktemp("shuffled") / "nb201_shuffled.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *body])
+    return path
 
 
 @pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
-def test_shuffling_the_reported_column_changes_no_decision(table, strategy):
+def test_shuffling_the_reported_column_changes_no_decision(shuffled_table, strategy, tmp_path):
     b = bench()
-    original = b.search(strategy, 3, table, budget=30)
-    shuffled = b.search(strategy, 3, shuffled_reports(table, 0), budget=30)
+    original = b.search(strategy, 3, TABLE, budget=30, workdir=tmp_path)
+    shuffled = b.search(strategy, 3, shuffled_table, budget=30, workdir=tmp_path)
+    assert len(original.cells) == 30
     assert original.cells == shuffled.cells and original.steps == shuffled.steps
     assert original.reports != shuffled.reports  # the shuffle did change what would be reported
 
 
 @pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
-def test_no_functional_class_is_queried_twice(table, strategy):
-    run = bench().search(strategy, 5, table, budget=40)
+def test_no_functional_class_is_queried_twice(strategy, tmp_path):
+    run = bench().search(strategy, 5, TABLE, budget=40, workdir=tmp_path)
     classes = [canonical_cell(c) for c in run.cells]
     assert len(run.cells) == 40 and len(set(classes)) == 40
 
 
-def test_the_picked_cell_is_the_best_by_signal_so_far(table):
-    run = bench().search("evolution", 1, table, budget=30)
+def test_the_picked_cell_is_the_best_by_signal_so_far(tmp_path):
+    run = bench().search("evolution", 1, TABLE, budget=30, workdir=tmp_path)
     best = max(range(30), key=lambda i: run.signals[i])
     assert run.pick(30) == run.reports[best]
     assert run.pick(31) is None  # a budget the run never reached has no pick
+
+
+def test_every_strategy_starts_from_the_same_seed_cell(table, tmp_path):
+    first = {s: bench().search(s, 7, TABLE, budget=1, workdir=tmp_path).cells[0] for s in ("random", "agentic")}
+    assert first["random"] == first["agentic"] == bench().seed_cell(table, 7)
 
 
 def test_the_cell_op_compiles_to_the_benchmark_network(table):
@@ -77,9 +94,9 @@ def test_the_cell_op_compiles_to_the_benchmark_network(table):
 
 
 def test_agentic_menus_offer_the_coder_only_unseen_structures(table):
-    b = bench()
-    backbone = b.Backbone("agentic", 2, [b.cell_arch(b.seed_cell(table, 2))], b.INPUT_SHAPE, config=b.CONFIG)
-    executor = b.LookupExecutor(table)
+    seed = tools.seeds.by_name(f"nb201:{bench().seed_cell(table, 2)}")
+    backbone = Backbone("agentic", 2, [seed], NB201_INPUT_SHAPE, config=BackboneConfig())
+    executor = LookupExecutor(table)
     seen: set[str] = set()
     for step in range(40):
         p = backbone.propose(step)
@@ -87,6 +104,30 @@ def test_agentic_menus_offer_the_coder_only_unseen_structures(table):
         assert not {tools.arch_hash(c) for c in children} & seen
         child = children[step % len(children)] if children else p.parent_arch  # any menu entry
         seen.add(tools.arch_hash(child))
-        backbone.observe(f"e{step + 1}", child, executor.evaluate(
-            b.EvalRequest(exp_id=f"e{step + 1}", arch=child.model_dump(), task="table")))
+        backbone.claim(child)
+        result = executor.submit(EvalRequest(exp_id=f"e{step + 1}", arch=child.model_dump(), task="table")).result()
+        backbone.observe(f"e{step + 1}", child, result)
     assert len(backbone.what_uses) >= 3  # it learnt which kinds of change pay off
+
+
+def test_a_claimed_structure_is_not_offered_while_its_result_is_pending(table):
+    """With several workers the campaign proposes again before the last child's result is in."""
+    seed = tools.seeds.by_name(f"nb201:{bench().seed_cell(table, 4)}")
+    executor = LookupExecutor(table)
+
+    def offered_after_step_one(claim: bool) -> tuple[str, set[str]]:
+        backbone = Backbone("agentic", 4, [seed], NB201_INPUT_SHAPE)
+        first = backbone.propose(0)
+        backbone.observe("e1", first.parent_arch, executor.submit(
+            EvalRequest(exp_id="e1", arch=first.parent_arch.model_dump(), task="table")).result())
+        p = backbone.propose(1)
+        picked = tools.apply(p.parent_arch, p.menu[-1])  # the coder took another entry than the default
+        if claim:
+            backbone.claim(picked)
+        q = backbone.propose(2)  # step 1's result is still pending
+        return tools.arch_hash(picked), {tools.arch_hash(tools.apply(q.parent_arch, m)) for m in q.menu}
+
+    picked, offered = offered_after_step_one(claim=False)
+    assert picked in offered  # unclaimed, the same structure would be offered (and paid) twice
+    picked, offered = offered_after_step_one(claim=True)
+    assert picked not in offered
