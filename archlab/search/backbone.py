@@ -329,7 +329,12 @@ class Backbone:
         return [m for m in menu if _what(m) in keep]
 
     def _what_was_done(self, proposal: Proposal, child_hash: str) -> str | None:
-        """Which menu entry produced the observed child (the coder may have chosen any)."""
+        """Which menu entry produced the observed child (the coder may have chosen any).
+
+        Only the agentic menu focus reads these counts, and finding the entry means building
+        every child of the menu, so the other strategies and cell spaces skip it."""
+        if not (self.strategy == "agentic" and self.focus):
+            return None
         for m in proposal.menu:
             if m.is_filled and self._child_hash(proposal.parent_arch, m) == child_hash:
                 return _what(m)
