@@ -84,6 +84,9 @@ class GreedyBackbone:
         return SimpleNamespace(parent_ids=[exp] if exp else [], parent_arch=parent, menu=menu,
                                default=menu[0].sample(self.rng))
 
+    def claim(self, arch: Any) -> None:
+        """Part of the backbone's contract; this fake does not avoid repeats, so nothing to note."""
+
     def observe(self, exp: str, arch: Any, result: Result) -> None:
         self.seen.append((exp, arch, result))
 
