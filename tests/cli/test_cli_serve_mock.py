@@ -32,9 +32,15 @@ def test_serve_mock_lists_the_mock_model_and_stops_on_ctrl_c():
                     body = json.loads(reply.read())
             except OSError:
                 time.sleep(0.3)
-        assert body is not None and body["data"][0]["id"] == "mock"
+        assert body is not None, f"serve-mock did not answer within 60 s (exit code {proc.poll()})"
+        assert body["data"][0]["id"] == "mock"
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave a server behind; say what it printed
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"serve-mock ignored Ctrl-C for 30 s; stderr ends: {err[-400:]!r}") from None
     assert proc.returncode == 0
     assert f"http://127.0.0.1:{port}/v1" in out
