@@ -28,6 +28,8 @@ from archlab.search.proposal import BackboneConfig, Proposal
 from archlab.search.stages import conv_front, front_grown, growable, sizable, stage_move, with_probe_stem
 from archlab.search.strategies import exploit_or_explore, ranked, tournament, ucb_weights, weighted_choice
 from archlab.tools.ops.nb201 import EDGES as CELL_EDGES
+from archlab.tools.ops.nb201 import OPS as CELL_OPS
+from archlab.tools.ops.nb201 import edge_name
 
 STRATEGIES: tuple[str, ...] = ("random", "evolution", "agentic")
 
@@ -62,8 +64,15 @@ class Backbone:
         # would leave the space the lookup table can answer.
         cells_only = all(a.root.op == "nb201_cell" for a in self.seeds)
         self.kinds = self.config.kinds or (["cell_edge"] if cells_only else None)
-        self.walk = self.config.random_walk or (len(CELL_EDGES) if cells_only else 1)
+        self.walk = self.config.random_walk or 1
+        self.uniform_cells = cells_only and self.config.random_walk is None
         self.focus = self.config.focus if self.config.focus is not None else not cells_only
+        self.restarts = self.config.restarts if self.config.restarts is not None else (10 if cells_only else 0)
+        # The current climb (restarts mode): the step it began at and its scored results.
+        self._climb_step = 0
+        self._climb: list[Entry] = []
+        self._climbs = 1
+        self._restart_left = max(0, self.restarts - (len(self.seeds) if self.config.seeds_first else 0))
         self._menus: dict[str, list[Any]] = {}  # arch JSON -> legal menu (pure, so safe to memoise)
         self._children: dict[tuple[str, str], str] = {}  # (arch JSON, edit JSON) -> child hash
         self.entries: list[Entry] = []
@@ -122,6 +131,8 @@ class Backbone:
             descriptor=describe(arch, result) if result.ok else None,
         )
         self.entries.append(entry)
+        if proposal is not None and proposal.step >= self._climb_step and entry.score is not None:
+            self._climb.append(entry)
         self.population.add(entry)
         self.grid.add(entry)
         self.pareto.add(entry)
@@ -165,6 +176,8 @@ class Backbone:
         pool = self._pool()
         parent_id, arch = pool[rng.randrange(len(pool))]
         walk: list[Any] = []
+        if self.uniform_cells:
+            walk, arch = self._uniform_cell_walk(arch, rng)
         for _ in range(self.walk - 1):
             menu = self._legal(arch)
             if not menu:
@@ -175,6 +188,19 @@ class Backbone:
         proposal = self._mutate(step, rng, parent_id, arch, f"{why} {parent_id}, random legal edit")
         proposal.walk = walk
         return proposal
+
+    def _uniform_cell_walk(self, arch: Any, rng: random.Random) -> tuple[list[Any], Any]:
+        """Edits that set every edge of a cell to an op drawn uniformly, so the result is a uniform
+        sample of the space whatever the start: random search as the literature means it. (The
+        one random edit `_mutate` adds after it keeps the sample uniform: the edit graph is regular.)"""
+        walk = []
+        for i in range(len(CELL_EDGES)):
+            edge, op = edge_name(i), CELL_OPS[rng.randrange(len(CELL_OPS))]
+            edit = next((m for m in self._legal(arch) if m.fixed.get("edge") == edge and m.fixed.get("op") == op), None)
+            if edit is not None:  # None: the edge already has that op
+                walk.append(edit)
+                arch = tools.apply(arch, edit)
+        return walk, arch
 
     def _evolution(self, step: int, rng: random.Random) -> Proposal:
         if len(self.population) < self.config.population:
@@ -198,12 +224,16 @@ class Backbone:
             fresh = [m for m in menu_all if m.is_filled and self._fresh(arch, m)]
             if fresh:
                 edit = fresh[rng.randrange(len(fresh))]
-        self._claim(arch, edit)
         menu = [m for m in menu_all if m.kind == edit.kind and m.path == edit.path]
+        if self.strategy == "agentic":  # the coder chooses from it: only unseen structures (and the default)
+            menu = [m for m in menu if m is edit or not m.is_filled or self._fresh(arch, m)]
+        self._claim(arch, edit)
         return Proposal(step=step, strategy=self.strategy, parent_ids=[parent_id], parent_arch=arch,
                         edit_kind=edit.kind, path=edit.path, menu=menu, default=edit, note=note)
 
     def _agentic(self, step: int, rng: random.Random) -> Proposal:
+        if self.restarts:
+            return self._local_search(step, rng)
         scored = [e for e in self.entries if e.score is not None]
         if not scored:
             return self._random(step, rng, why="nothing scored yet:")
@@ -233,6 +263,31 @@ class Backbone:
                         donor_arch=donor.arch if kind == "crossover" and donor else None,
                         edit_kind=kind, path=path, menu=menu, default=default,
                         note=f"{why}; {kind} at {path} (tried {self.kind_uses[kind]}x, improved {self.kind_wins[kind]}x)")
+
+    def _local_search(self, step: int, rng: random.Random) -> Proposal:
+        """Local search with restarts (White et al., 2021: local search is hard to beat on NAS
+        benchmarks): a fresh neighbour of the climb's best, or, once its neighbourhood is used
+        up, random samples that start the next climb. Results seen in earlier climbs are not
+        climbed into again, so a restart explores a new basin instead of sliding back."""
+        if self._restart_left > 0:
+            self._restart_left -= 1
+            return self._random(step, rng, why=f"climb {self._climbs} starts from random samples:")
+        if not self._climb:
+            return self._random(step, rng, why=f"climb {self._climbs} has no result yet:")
+        parent = ranked(self._climb)[0]
+        move = self._move(parent.arch, None, rng)
+        if move is None:
+            why = f"{parent.id} (val {parent.score:.4f}) is a local optimum, every neighbour seen"
+            self._climbs += 1
+            self._climb_step, self._climb, self._restart_left = step, [], self.restarts - 1
+            return self._random(step, rng, why=f"{why}; climb {self._climbs} starts from random samples:")
+        kind, path, menu = move
+        default = self._diverse_default(parent.arch, kind, menu, rng)
+        self.place_uses[f"{kind}@{path}"] += 1
+        return Proposal(step=step, strategy=self.strategy, parent_ids=[parent.id], parent_arch=parent.arch,
+                        edit_kind=kind, path=path, menu=menu, default=default,
+                        note=f"climb {self._climbs} from its best {parent.id} (val {parent.score:.4f}); "
+                             f"{kind} at {path}, {len(menu)} unseen neighbours there")
 
     def _kick(self, step: int, rng: random.Random, parent: Entry, why: str) -> Proposal:
         """Iterated local search's perturbation: when the best neighbourhoods hold nothing new,

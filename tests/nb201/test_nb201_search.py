@@ -6,16 +6,18 @@ import csv
 import importlib.util
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from archlab import tools
+from archlab.records import Result
 from archlab.sandbox.requests import EvalRequest
 from archlab.sandbox.table import NB201_INPUT_SHAPE, LookupExecutor, LookupTable, read_table
 from archlab.search.backbone import Backbone
 from archlab.search.proposal import BackboneConfig
-from archlab.tools.ops.nb201 import canonical_cell
+from archlab.tools.ops.nb201 import OPS, canonical_cell, parse_cell
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = Path("/work/shared/data/nb201/nb201_cifar10.csv")
@@ -116,7 +118,8 @@ def test_a_claimed_structure_is_not_offered_while_its_result_is_pending(table):
     executor = LookupExecutor(table)
 
     def offered_after_step_one(claim: bool) -> tuple[str, set[str]]:
-        backbone = Backbone("agentic", 4, [seed], NB201_INPUT_SHAPE)
+        # restarts=1: the climb starts at the seed, so steps 1 and 2 share a neighbourhood
+        backbone = Backbone("agentic", 4, [seed], NB201_INPUT_SHAPE, config=BackboneConfig(restarts=1))
         first = backbone.propose(0)
         backbone.observe("e1", first.parent_arch, executor.submit(
             EvalRequest(exp_id="e1", arch=first.parent_arch.model_dump(), task="table")).result())
@@ -131,3 +134,20 @@ def test_a_claimed_structure_is_not_offered_while_its_result_is_pending(table):
     assert picked in offered  # unclaimed, the same structure would be offered (and paid) twice
     picked, offered = offered_after_step_one(claim=True)
     assert picked not in offered
+
+
+def test_random_search_samples_cells_uniformly_whatever_the_seed():
+    """Random search as the literature means it: each edge's op is uniform, not biased to the seed's."""
+    seed = tools.seeds.by_name("nb201:" + "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    backbone = Backbone("random", 0, [seed], NB201_INPUT_SHAPE)
+    counts = Counter()
+    steps = 600
+    for step in range(steps):
+        p = backbone.propose(step)
+        child = p.parent_arch if p.default is None else tools.apply(p.parent_arch, p.default)
+        counts.update(parse_cell(p.parent_arch.root.params["cell"]))  # the sample, before the deduplicating edit
+        backbone.observe(f"e{step + 1}", child, Result(status="ok", val_accuracy=0.5, params=1000))
+    shares = {op: counts[op] / (steps * 6) for op in OPS}
+    assert all(abs(share - 0.2) < 0.04 for share in shares.values()), shares  # the seed's "none" too
+    # (the children themselves hold fewer "none": cells that many dead edges make equivalent to
+    # one already seen are redrawn, so no class is paid for twice)

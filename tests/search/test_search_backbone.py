@@ -116,3 +116,39 @@ def test_constraint_rejections_are_counted_and_never_join_the_population():
     backbone.observe("e0001", p.parent_arch, Result(status="failed", failure="constraint",
                                                     error="15,210 parameters > max 1,000"))
     assert backbone.counts()["rejected"] == 1 and len(backbone.population) == 0 and backbone.best() is None
+
+
+def test_agentic_on_cells_climbs_from_its_best_and_restarts_at_a_local_optimum():
+    """On a cell space the agentic backbone is local search with restarts: each step a fresh
+    neighbour of the current climb's best; once all of its neighbours are seen, random samples
+    start a new climb, which never climbs back into the old one. No structure is paid twice."""
+    def score(arch: tools.Arch) -> float:  # 3x3 convs on the paths that matter; peak: all six
+        function = tools.ops.nb201.canonical_cell(arch.root.params["cell"])  # same for equivalent cells
+        return function.count("nor_conv_3x3") / peak
+
+    peak = tools.ops.nb201.canonical_cell("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|"
+                                          "nor_conv_3x3~1|nor_conv_3x3~2|").count("nor_conv_3x3")
+
+    backbone = Backbone("agentic", 3, [tools.seeds.by_name("nb201")], (3, 32, 32), config=BackboneConfig(restarts=4))
+    hashes, climb, restarts, climbed = [], [], [], 0
+    for step in range(150):
+        p = backbone.propose(step)
+        child = p.parent_arch if p.default is None else tools.apply(p.parent_arch, p.default)
+        best = max(climb, key=lambda c: (c[1], -c[2])) if climb else None  # (id, score, step, arch)
+        if "local optimum" in p.note:
+            neighbours = {tools.arch_hash(tools.apply(best[3], e)) for e in tools.legal_edits(best[3], (3, 32, 32))}
+            assert neighbours <= set(hashes)  # a climb ends only when its best has nothing unseen
+            restarts.append(step)
+            climb = []
+        elif " from its best " in p.note:
+            assert p.parent_ids == [best[0]]  # always from the current climb's (earliest) best
+            climbed += 1
+        else:
+            assert step == 0 or "starts from random samples" in p.note and (not restarts or step - restarts[-1] < 4)
+        hashes.append(tools.arch_hash(child))
+        candidate_id = f"e{step + 1:04d}"
+        backbone.observe(candidate_id, child, Result(status="ok", val_accuracy=score(child), params=1000))
+        climb.append((candidate_id, score(child), step, child))
+    assert len(restarts) >= 2 and climbed > 100
+    assert backbone.best().score == 1.0  # some climb reached the peak
+    assert len(set(hashes)) == len(hashes)
