@@ -64,10 +64,10 @@ class Backbone:
         # would leave the space the lookup table can answer.
         cells_only = all(a.root.op == "nb201_cell" for a in self.seeds)
         self.kinds = self.config.kinds or (["cell_edge"] if cells_only else None)
-        self.walk = self.config.random_walk or 1
-        self.uniform_cells = cells_only and self.config.random_walk is None
+        self.walk = self.config.random_walk or (len(CELL_EDGES) if cells_only else 1)
+        self.cells_only = cells_only
         self.focus = self.config.focus if self.config.focus is not None else not cells_only
-        self.restarts = self.config.restarts if self.config.restarts is not None else (10 if cells_only else 0)
+        self.restarts = self.config.restarts or 0
         # The current climb (restarts mode): the step it began at and its scored results.
         self._climb_step = 0
         self._climb: list[Entry] = []
@@ -172,13 +172,13 @@ class Backbone:
         pool = [(f"seed{i}", a) for i, a in enumerate(self.seeds) if tools.arch_hash(a) not in observed]
         return pool + [(e.id, e.arch) for e in self.entries if e.score is not None]
 
-    def _random(self, step: int, rng: random.Random, why: str = "uniform parent") -> Proposal:
+    def _random(self, step: int, rng: random.Random, why: str = "uniform parent", uniform: bool = False) -> Proposal:
         pool = self._pool()
         parent_id, arch = pool[rng.randrange(len(pool))]
         walk: list[Any] = []
-        if self.uniform_cells:
+        if uniform and self.cells_only:
             walk, arch = self._uniform_cell_walk(arch, rng)
-        for _ in range(self.walk - 1):
+        for _ in range(0 if uniform and self.cells_only else self.walk - 1):
             menu = self._legal(arch)
             if not menu:
                 break
@@ -191,7 +191,7 @@ class Backbone:
 
     def _uniform_cell_walk(self, arch: Any, rng: random.Random) -> tuple[list[Any], Any]:
         """Edits that set every edge of a cell to an op drawn uniformly, so the result is a uniform
-        sample of the space whatever the start: random search as the literature means it. (The
+        sample of the space whatever the start (the restarts of local search). (The
         one random edit `_mutate` adds after it keeps the sample uniform: the edit graph is regular.)"""
         walk = []
         for i in range(len(CELL_EDGES)):
@@ -225,7 +225,7 @@ class Backbone:
             if fresh:
                 edit = fresh[rng.randrange(len(fresh))]
         menu = [m for m in menu_all if m.kind == edit.kind and m.path == edit.path]
-        if self.strategy == "agentic":  # the coder chooses from it: only unseen structures (and the default)
+        if self.strategy == "agentic" and self.restarts:  # the coder picks: only unseen structures (and the default)
             menu = [m for m in menu if m is edit or not m.is_filled or self._fresh(arch, m)]
         self._claim(arch, edit)
         return Proposal(step=step, strategy=self.strategy, parent_ids=[parent_id], parent_arch=arch,
@@ -271,16 +271,16 @@ class Backbone:
         climbed into again, so a restart explores a new basin instead of sliding back."""
         if self._restart_left > 0:
             self._restart_left -= 1
-            return self._random(step, rng, why=f"climb {self._climbs} starts from random samples:")
+            return self._random(step, rng, why=f"climb {self._climbs} starts from random samples:", uniform=True)
         if not self._climb:
-            return self._random(step, rng, why=f"climb {self._climbs} has no result yet:")
+            return self._random(step, rng, why=f"climb {self._climbs} has no result yet:", uniform=True)
         parent = ranked(self._climb)[0]
         move = self._move(parent.arch, None, rng)
         if move is None:
             why = f"{parent.id} (val {parent.score:.4f}) is a local optimum, every neighbour seen"
             self._climbs += 1
             self._climb_step, self._climb, self._restart_left = step, [], self.restarts - 1
-            return self._random(step, rng, why=f"{why}; climb {self._climbs} starts from random samples:")
+            return self._random(step, rng, why=f"{why}; climb {self._climbs} starts from random samples:", uniform=True)
         kind, path, menu = move
         default = self._diverse_default(parent.arch, kind, menu, rng)
         self.place_uses[f"{kind}@{path}"] += 1

@@ -6,9 +6,9 @@
 - agentic: mostly exploit (one of the top-k by validation score), sometimes an
   elite of the least-visited MAP-Elites cell; edit kinds and places that were
   used less, or improved their parent more often, are favoured (a UCB-style
-  weight in the spirit of LLMasTool's diversity-guided planning). On a cell space,
-  where a neighbourhood can be used up, agentic is local search with restarts instead
-  (see Backbone._local_search).
+  weight in the spirit of LLMasTool's diversity-guided planning). Opt-in on a cell
+  space, where a neighbourhood can be used up: local search with restarts instead
+  (`BackboneConfig.restarts`, see Backbone._local_search).
 """
 
 from __future__ import annotations

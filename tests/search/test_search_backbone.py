@@ -118,8 +118,8 @@ def test_constraint_rejections_are_counted_and_never_join_the_population():
     assert backbone.counts()["rejected"] == 1 and len(backbone.population) == 0 and backbone.best() is None
 
 
-def test_agentic_on_cells_climbs_from_its_best_and_restarts_at_a_local_optimum():
-    """On a cell space the agentic backbone is local search with restarts: each step a fresh
+def test_agentic_with_restarts_climbs_from_its_best_and_restarts_at_a_local_optimum():
+    """With `restarts` the agentic backbone is local search with restarts: each step a fresh
     neighbour of the current climb's best; once all of its neighbours are seen, random samples
     start a new climb, which never climbs back into the old one. No structure is paid twice."""
     def score(arch: tools.Arch) -> float:  # 3x3 convs on the paths that matter; peak: all six
