@@ -26,16 +26,16 @@ class BackboneConfig(BaseModel):
     kinds: list[str] | None = None  # edit kinds the backbone may use (None: all legal ones)
     pareto_cost: str = "params"
     stages: bool = True  # agentic on sequence trees: grow a conv front first (see stages.py)
-    # Agentic: narrow the coder's menu to the kinds of change that improved most (UCB). None: on
-    # trees, where a menu mixes many kinds; not on a cell space, where every entry is "set one
-    # edge's op" and narrowing by op only hid the second edit a local optimum needed.
+    # Agentic: narrow the coder's menu to the kinds of change that improved most (UCB). None: on,
+    # except on a cell space without restarts, where climbing from the top-k with a narrowed
+    # menu hid the second edit a local optimum needed.
     focus: bool | None = None
     # Agentic as local search with restarts: climb from the best result of the current climb
     # (a fresh neighbour each step, the coder choosing which); when every neighbour of it has
     # been seen (a local optimum), start a new climb from this many random samples. Only where
-    # neighbourhoods are small enough to use up (cell spaces). 0: off, the top-k / diverse-elite
-    # parents. Off by default: on NAS-Bench-201 it measured no better (see the README).
-    restarts: int = Field(0, ge=0)
+    # neighbourhoods are small enough to use up. None: 10 on a cell space (NAS-Bench-201, see
+    # the README for the measurement), 0 (off: top-k / diverse-elite parents) on trees.
+    restarts: int | None = Field(None, ge=0)
 
 
 class Proposal(BaseModel):

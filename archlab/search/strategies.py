@@ -6,8 +6,8 @@
 - agentic: mostly exploit (one of the top-k by validation score), sometimes an
   elite of the least-visited MAP-Elites cell; edit kinds and places that were
   used less, or improved their parent more often, are favoured (a UCB-style
-  weight in the spirit of LLMasTool's diversity-guided planning). Opt-in on a cell
-  space, where a neighbourhood can be used up: local search with restarts instead
+  weight in the spirit of LLMasTool's diversity-guided planning). On a cell space,
+  where a neighbourhood can be used up: local search with restarts instead
   (`BackboneConfig.restarts`, see Backbone._local_search).
 """
 

@@ -118,7 +118,8 @@ def test_a_claimed_structure_is_not_offered_while_its_result_is_pending(table):
     executor = LookupExecutor(table)
 
     def offered_after_step_one(claim: bool) -> tuple[str, set[str]]:
-        backbone = Backbone("agentic", 4, [seed], NB201_INPUT_SHAPE)
+        # restarts=1: the seed is the climb's only sample, so steps 1 and 2 both climb from it
+        backbone = Backbone("agentic", 4, [seed], NB201_INPUT_SHAPE, config=BackboneConfig(restarts=1))
         first = backbone.propose(0)
         backbone.observe("e1", first.parent_arch, executor.submit(
             EvalRequest(exp_id="e1", arch=first.parent_arch.model_dump(), task="table")).result())

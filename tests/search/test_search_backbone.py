@@ -152,3 +152,23 @@ def test_agentic_with_restarts_climbs_from_its_best_and_restarts_at_a_local_opti
     assert len(restarts) >= 2 and climbed > 100
     assert backbone.best().score == 1.0  # some climb reached the peak
     assert len(set(hashes)) == len(hashes)
+
+
+def test_an_edit_reached_by_a_random_walk_teaches_nothing_about_edits():
+    """A restart sample is its parent plus several random edits: the parent's score says
+    nothing about what the last edit did, so it must not steer which changes the menu favours."""
+    backbone = Backbone("agentic", 0, [tools.seeds.by_name("nb201")], (3, 32, 32),
+                        config=BackboneConfig(restarts=5, focus=True))
+    walked = taught = 0
+    for step in range(60):
+        p = backbone.propose(step)
+        child = p.parent_arch if p.default is None else tools.apply(p.parent_arch, p.default)
+        before = sum(backbone.what_uses.values()), sum(backbone.kind_uses.values())
+        backbone.observe(f"e{step + 1:04d}", child, fake_result(child))
+        after = sum(backbone.what_uses.values()), sum(backbone.kind_uses.values())
+        if p.walk:
+            walked += 1
+            assert after == before, p.note
+        elif p.parent_ids:
+            taught += after == (before[0] + 1, before[1] + 1)
+    assert walked >= 5 and taught >= 20  # restarts happened, and climb steps did count
