@@ -13,6 +13,7 @@ from typing import Any
 
 from archlab.agents.base import Agent, fallback_reason
 from archlab.agents.schemas import CoderAnswer, CoderChoice, Direction, Evidence, ModuleAnswer, ModuleProposal
+from archlab.errors import one_line
 
 
 def _domain(domain: Any) -> Any:
@@ -102,7 +103,7 @@ class Coder(Agent):
             try:
                 chosen["edit"] = entries[index].fill(answer.params)
             except Exception as error:  # tools.EditError: out of domain, unknown or missing value
-                raise ValueError(" ".join(str(error).split())) from None
+                raise ValueError(one_line(error)) from None
 
         answer = self._ask("coder", step, CoderAnswer, {
             "parent_source": compact_source(parent_source),

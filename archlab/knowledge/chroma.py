@@ -17,7 +17,8 @@ from chromadb.api import ClientAPI
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings
 
-from archlab.knowledge.errors import IndexRebuiltWarning, KnowledgeError, one_line
+from archlab.errors import one_line
+from archlab.knowledge.errors import IndexRebuiltWarning, KnowledgeError
 
 _SETTINGS = dict(anonymized_telemetry=False)
 

@@ -20,7 +20,8 @@ from chromadb.api.models.Collection import Collection
 from archlab.knowledge import views
 from archlab.knowledge.chroma import max_batch, open_http, open_persistent
 from archlab.knowledge.embedders import TextEmbedder, make_embedder
-from archlab.knowledge.errors import KnowledgeError, one_line
+from archlab.errors import one_line
+from archlab.knowledge.errors import KnowledgeError
 from archlab.knowledge.experiment import ExperimentRecord
 from archlab.knowledge.principles import load_principles
 from archlab.knowledge.ranking import top_rows

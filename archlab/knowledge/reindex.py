@@ -15,7 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from archlab.knowledge.embedders import TextEmbedder
-from archlab.knowledge.errors import CorruptRecordWarning, KnowledgeError, one_line
+from archlab.errors import one_line
+from archlab.knowledge.errors import CorruptRecordWarning, KnowledgeError
 from archlab.knowledge.experiment import ExperimentRecord, read_record
 from archlab.knowledge.memory import Memory
 

@@ -22,6 +22,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from archlab.errors import one_line
 from archlab.llm import mock
 from archlab.llm.accounting import CallUsage, SpendCap, UsageLedger, UsageReport
 from archlab.llm.cassette import Cassette, Exchange, messages_hash
@@ -145,7 +146,7 @@ class LLMClient:
                     check(value)
             except (AnswerInvalid, ValueError) as error:
                 rejected += 1
-                reason = " ".join(str(error).split())
+                reason = one_line(error)
                 usage.errors.append(f"invalid answer: {reason}")
                 if round_number + 1 < rounds:
                     usage.reasks += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from archlab.errors import one_line
+
 
 class LLMError(Exception):
     """Base class for model-layer errors that a caller may want to catch together."""
@@ -23,6 +25,6 @@ class TransportError(LLMError):
     """One attempt to reach the model failed; `retryable` says whether to try again."""
 
     def __init__(self, message: str, *, retryable: bool, kind: str) -> None:
-        super().__init__(" ".join(message.split()))
+        super().__init__(one_line(message))
         self.retryable = retryable
         self.kind = kind  # "rate_limit" | "server" | "timeout" | "connection" | "bad_body" | "other"

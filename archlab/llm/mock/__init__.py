@@ -16,19 +16,19 @@ import random
 import re
 from collections.abc import Callable
 
-from archlab.llm.mock import analyst, coder, evaluator, modules, planner
+from archlab.llm.mock import direction, fidelity, findings, goal, menu_choice, modules
 from archlab.llm.mock.blocks import task_marker
 
 MOCK_MODEL = "mock"
 
 _HANDLERS: dict[str, Callable[[str, random.Random], dict]] = {
-    "planner": planner.plan,
-    "planner-direction": planner.direction,
-    "coder": coder.answer,
+    "planner": goal.plan,
+    "planner-direction": direction.direction,
+    "coder": menu_choice.answer,
     "coder-module": modules.write_module,
-    "evaluator-fidelity": evaluator.fidelity,
-    "analyst": analyst.analyze,
-    "analyst-summary": analyst.summarize,
+    "evaluator-fidelity": fidelity.fidelity,
+    "analyst": findings.analyze,
+    "analyst-summary": findings.summarize,
 }
 
 _PIECE = re.compile(r"\w{1,7}|[^\w\s]{1,3}")
