@@ -2,9 +2,9 @@
 
 `reply(messages, seed)` recognises the agent task by the prompt's marker line
 (`archlab-task: coder`, ...) and returns the JSON text a careful model would.
-The random generator is seeded from (seed, hash of the prompt), so the same
-request always gets the same answer, in process or over HTTP, with no global
-state. Token counts use a simple word-piece tokenizer (no download, no litellm
+The random generator is seeded from (seed, hash of the request's content, see
+rng_key.py), so the same request always gets the same answer, in process or over
+HTTP, with no global state. Token counts use a simple word-piece tokenizer (no download, no litellm
 import), calibrated to within about 5% of a BPE count on archlab prompts.
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from archlab.llm.mock import direction, fidelity, findings, goal, menu_choice, modules
 from archlab.llm.mock.blocks import task_marker
+from archlab.llm.mock.rng_key import key_text
 
 MOCK_MODEL = "mock"
 
@@ -58,7 +59,7 @@ def reply(messages: list[dict], seed: int = 0) -> str:
     handler = _HANDLERS.get(task or "")
     if handler is None:
         return json.dumps({"error": f"mock model: no archlab-task marker it knows (got {task!r})"})
-    return json.dumps(handler(text, seeded_rng(seed, text)), sort_keys=True)
+    return json.dumps(handler(text, seeded_rng(seed, key_text(messages))), sort_keys=True)
 
 
 def known_tasks() -> list[str]:
