@@ -86,7 +86,7 @@ class Coder(Agent):
             "direction": _direction_dict(direction),
             "evidence": [e.model_dump(exclude_defaults=True) for e in evidence],
             "constraints": {k: v for k, v in (constraints or {}).items() if v is not None},
-        }, check=check)
+        }, check=check, json_schema=coder_answer_schema(entries))
         if answer.value is None:
             return CoderChoice(edit=fallback, source="fallback", rationale=f"fallback: {fallback_reason(answer)}")
         return CoderChoice(edit=chosen["edit"], source="model", rationale=answer.value.rationale,

@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from archlab.agents.base import Agent, fallback_reason
 from archlab.agents.errors import PlanError
-from archlab.agents.schemas import DirectionAnswer, Direction, PlanAnswer, SearchSummary
+from archlab.agents.schemas import EDIT_KINDS, Direction, DirectionAnswer, PlanAnswer, SearchSummary
+from archlab.llm import schema_of
 from archlab.llm.extract import one_line_validation_error
 from archlab.llm.mock.goal import parse_goal
 from archlab.records import Budget, CampaignSpec, Constraints
@@ -31,6 +32,14 @@ def _seeds_for(task: str, names: list[str] | None) -> list[str] | None:
 
 def _task_ok(task: str) -> bool:
     return task == "mnist1d" or (task.startswith(("npz:", "table:")) and len(task.split(":", 1)[1]) > 0)
+
+
+def direction_schema() -> dict[str, Any]:
+    """The direction answer's schema with the edit kinds named (the validator's list)."""
+    schema = schema_of(DirectionAnswer)
+    for field in ("favour_kinds", "avoid_kinds"):
+        schema["properties"][field]["items"] = {"enum": list(EDIT_KINDS)}
+    return schema
 
 
 class Planner(Agent):
@@ -105,7 +114,7 @@ class Planner(Agent):
         step = step or f"direction-g{summary.generation}-n{summary.evaluated}"
         answer = self._ask("planner-direction", step, DirectionAnswer, {
             "summary": summary.model_dump(), "memories": rows,
-        })
+        }, json_schema=direction_schema())
         if answer.value is None:
             return Direction(text=f"no preference (fallback: {fallback_reason(answer)})", source="fallback")
         return Direction(**answer.value.model_dump(), source="model")

@@ -30,9 +30,9 @@ V1 = json.loads((Path(__file__).parent / "data" / "coder_prompts_v1.json").read_
 class Capture(LLMClient):
     """The in-process mock, remembering the messages of the last request."""
 
-    def _call(self, messages):
-        self.last = messages
-        return super()._call(messages)
+    def _call(self, messages, response_format=None, max_tokens=None):
+        self.last, self.last_format = messages, response_format
+        return super()._call(messages, response_format, max_tokens)
 
 
 def _ask(case: dict, seed: int) -> Capture:

@@ -53,7 +53,12 @@ def seeded_rng(seed: int, text: str) -> random.Random:
 
 
 def reply(messages: list[dict], seed: int = 0) -> str:
-    """The mock model's answer text for a chat request."""
+    """The mock model's answer text for a chat request.
+
+    A structured request (a `response_format` JSON schema, checked by the caller as a
+    provider would) gets this same text: the mock's answers already take the shape the
+    agents' schemas describe, so structured and free-text runs decide alike.
+    """
     text = prompt_text(messages)
     task = task_marker(text)
     handler = _HANDLERS.get(task or "")
