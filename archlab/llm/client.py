@@ -34,7 +34,8 @@ from archlab.llm.cassette import Cassette, Exchange, exchange_faults, messages_h
 from archlab.llm.errors import ModelUnreachable, TransportError
 from archlab.llm.extract import AnswerInvalid, parse_answer
 from archlab.llm.reachability import EndpointWatch
-from archlab.llm.response_format import format_error, response_format, schema_of
+from archlab.llm.mock.structured import fit
+from archlab.llm.response_format import format_error, response_format, schema_in, schema_of
 
 T = TypeVar("T", bound=BaseModel)
 Mode = Literal["live", "record", "replay"]
@@ -240,7 +241,11 @@ class LLMClient:
         answered = False
         try:
             for _ in range(self.watch.limit):
-                exchange = self._live("probe", "probe", PROBE, None, max_tokens=1)
+                try:
+                    exchange = self._live("probe", "probe", PROBE, None, max_tokens=1)
+                except ModelUnreachable as dead:
+                    self._replayed(dead.partial, usage)  # type: ignore[arg-type]
+                    raise
                 self._replayed(exchange, usage)
                 answered = exchange.response is not None
                 if answered or self.watch.proven or self.watch.dead:
@@ -263,7 +268,11 @@ class LLMClient:
             earlier = self.cassette.take(agent, step, messages)  # resume: reuse what was paid for
             if earlier is not None:
                 return self._replayed(earlier, usage)
-        exchange = self._live(agent, step, messages, wanted)
+        try:
+            exchange = self._live(agent, step, messages, wanted)
+        except ModelUnreachable as dead:
+            self._replayed(dead.partial, usage)  # type: ignore[arg-type]
+            raise
         if self.cassette is not None:
             self.cassette.append(exchange)
         return self._replayed(exchange, usage)
@@ -305,7 +314,12 @@ class LLMClient:
                     exchange.response_format = None
                     exchange.retries += 1
                     continue
-                self.watch.failed(error)  # raises ModelUnreachable for a dead endpoint
+                try:
+                    self.watch.failed(error)  # raises ModelUnreachable for a dead endpoint
+                except ModelUnreachable as dead:
+                    exchange.error = str(error)
+                    dead.partial = exchange
+                    raise
                 if self.watch.unproven_retry(error, exchange.attempts):
                     exchange.retries += 1
                     if error.kind == "connect":
@@ -338,6 +352,8 @@ class LLMClient:
                                      status=400)
             try:
                 text = mock.reply(messages, seed=self.seed)
+                schema = schema_in(response_format)
+                text = text if schema is None else fit(text, schema)
             except Exception as error:  # a mock bug must cost a fallback, not the campaign
                 raise TransportError(f"mock model failed: {type(error).__name__}: {error}",
                                      retryable=False, kind="other") from None

@@ -55,3 +55,4 @@ class ModelUnreachable(LLMError):
         self.endpoint = endpoint
         self.kind = kind
         self.attempts = attempts
+        self.partial: object = None  # the client's exchange in progress, so its attempts are still counted

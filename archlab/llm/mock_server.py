@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from archlab.errors import one_line
 from archlab.llm import mock
+from archlab.llm.mock.structured import fit
 from archlab.llm.response_format import format_error, schema_in, violations
 
 FAULT_KINDS = ("rate_limit", "server_error", "delay", "malformed", "truncated")
@@ -126,6 +127,7 @@ def _answer(messages: list[dict], request: dict, fault: str, served: _Served) ->
     schema = schema_in(request.get("response_format"))
     content = mock.reply(messages, seed=int(request.get("seed") or 0))
     if schema is not None:
+        content = fit(content, schema)
         served.add("structured")
         if violations(json.loads(content), schema):
             served.add("schema_violations")

@@ -22,6 +22,7 @@ from archlab.agents.menu_format import encode_value, menu_line, menu_lines
 from archlab.llm import LLMClient, mock
 from archlab.llm.mock.menu_lines import MenuLineError, parse_menu, parse_menu_line
 from archlab.llm.mock.rng_key import describe, key_text
+from archlab.llm.response_format import check_schema, violations
 from archlab.tools.edits.model import Domain, Edit
 
 V1 = json.loads((Path(__file__).parent / "data" / "coder_prompts_v1.json").read_text())
@@ -123,3 +124,34 @@ def test_shared_value_sets_are_written_once_and_read_back():
     assert sets and [line.split(":")[0] for line in lines[len(sets):]] == [f"E{i}" for i in range(12)]
     assert all(sum(line.count(s.split(" = ")[1]) for line in lines) == 1 for s in sets)
     assert parse_menu("MENU (entries):\n" + "\n".join(lines) + "\n\nEVIDENCE") == [_row(i, e) for i, e in enumerate(menu)]
+
+
+def test_the_coder_asks_for_a_menu_id_and_typed_values_and_the_mock_answers_within_them():
+    case = next(c for c in V1["cases"] if c["name"] == "ranges-and-odd-values")
+    client = _ask(case, 1)
+    schema = client.last_format["json_schema"]["schema"]
+    check_schema(schema)
+    assert client.last_format["json_schema"]["strict"] is True
+    assert schema["properties"]["choice"]["enum"] == ["E0", "E1", "E2"]
+    params = schema["properties"]["params"]["anyOf"]
+    assert {"type": "number", "minimum": 0.0, "maximum": 0.5} in [v["properties"].get("p") for v in params]
+    assert {"type": "integer", "minimum": 1, "maximum": 4} in [v["properties"].get("dilation") for v in params]
+    answer = json.loads(mock.reply(client.last, seed=1))
+    assert not violations(answer, schema)
+    assert violations(dict(answer, choice="E9"), schema) and violations(dict(answer, params={"p": 0.9}), schema)
+
+
+def test_every_agent_answer_of_the_mock_fits_the_schema_it_was_sent():
+    from agents_helpers import cnn_menu, cnn_source
+    from test_agents_session import run_session
+
+    class Checking(Capture):
+        def _call(self, messages, response_format=None, max_tokens=None):
+            reply = super()._call(messages, response_format, max_tokens)
+            assert response_format is not None
+            assert not violations(json.loads(reply[0]), response_format["json_schema"]["schema"])
+            return reply
+
+    client = Checking("mock", seed=5)
+    run_session(client, cnn_menu(), cnn_source())
+    assert client.usage.totals()["structured"] == client.usage.totals()["calls"] > 10
