@@ -12,6 +12,7 @@ path stays the safety net.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from typing import Any
@@ -99,15 +100,31 @@ class SchemaInvalid(ValueError):
 
 def check_schema(schema: Any) -> None:
     """Raise SchemaInvalid (one line) unless `schema` is a well-formed JSON schema (draft 2020-12)."""
-    from jsonschema import Draft202012Validator, SchemaError
-
     if not isinstance(schema, dict):
         raise SchemaInvalid(f"the response schema must be a JSON object, got {type(schema).__name__}")
+    problem = _schema_problem(json.dumps(schema, sort_keys=True))
+    if problem is not None:
+        raise SchemaInvalid(problem)
+
+
+@lru_cache(maxsize=256)
+def _schema_problem(canonical: str) -> str | None:
+    """Checking against the metaschema costs milliseconds; a campaign sends few distinct schemas."""
+    from jsonschema import Draft202012Validator, SchemaError
+
     try:
-        Draft202012Validator.check_schema(schema)
+        Draft202012Validator.check_schema(json.loads(canonical))
     except SchemaError as error:
         where = "/".join(str(p) for p in error.path) or "schema"
-        raise SchemaInvalid(f"the response schema is not a JSON schema: {where}: {one_line(error.message, 200)}") from None
+        return f"the response schema is not a JSON schema: {where}: {one_line(error.message, 200)}"
+    return None
+
+
+@lru_cache(maxsize=256)
+def _validator(canonical: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads(canonical))
 
 
 def format_error(request_format: Any) -> str | None:
@@ -126,7 +143,5 @@ def format_error(request_format: Any) -> str | None:
 
 def violations(value: Any, schema: dict[str, Any], limit: int = 3) -> list[str]:
     """Where `value` breaks `schema` (empty when it fits), one line each."""
-    from jsonschema import Draft202012Validator
-
-    found = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    found = sorted(_validator(json.dumps(schema, sort_keys=True)).iter_errors(value), key=lambda e: list(e.path))
     return [f"{'/'.join(str(p) for p in e.path) or 'answer'}: {one_line(e.message, 160)}" for e in found[:limit]]

@@ -107,11 +107,17 @@ def coder_prompt_v1(prompt: str) -> str:
     )
 
 
-def key_text(messages: list[dict]) -> str:
-    """The text the mock's generator is seeded from for this conversation."""
+def as_v1(messages: list[dict]) -> list[dict]:
+    """The conversation with a current-layout coder request rendered as the v1 prompt was
+    (system and user message); any other conversation unchanged."""
     contents = [str(m.get("content") or "") for m in messages]
     at = next((i for i, text in enumerate(contents) if task_marker(text)), None)
     if at is None or task_marker(contents[at]) != "coder" or json_block(contents[at], "MENU") is not None:
-        return "\n".join(contents)
-    system = [_render("system.j2")] if at > 0 else []
-    return "\n".join(system + [coder_prompt_v1(contents[at])] + contents[at + 1 :])
+        return list(messages)
+    system = [{"role": "system", "content": _render("system.j2")}] if at > 0 else []
+    return system + [{"role": "user", "content": coder_prompt_v1(contents[at])}] + list(messages[at + 1 :])
+
+
+def key_text(messages: list[dict]) -> str:
+    """The text the mock's generator is seeded from for this conversation."""
+    return "\n".join(str(m.get("content") or "") for m in as_v1(messages))
