@@ -15,6 +15,7 @@ from archlab.llm.mock.goal import parse_goal
 from archlab.records import Budget, CampaignSpec, Constraints
 
 SEED_NAMES = ("mlp", "mnist1d_cnn", "nb201")  # and nb201:CELL for one given cell
+MAX_GOAL_CHARS = 2000  # a goal is a paragraph; longer ones are cut (at a word) with a note in the spec
 _CONSTRAINT_KEYS = ("max_params", "max_flops", "max_latency_ms")
 _BUDGET_KEYS = ("max_evals", "minutes", "max_tokens", "max_cost_usd")
 _TOP_KEYS = ("task", "metric", "direction", "target", "strategy", "seed", "seed_archs", "model", "notes")
@@ -28,6 +29,14 @@ def _seeds_for(task: str, names: list[str] | None) -> list[str] | None:
     if task.startswith("table:"):
         return cells or ["nb201"]
     return [n for n in names if n not in cells] or None
+
+
+def cut_goal(goal: str, limit: int = MAX_GOAL_CHARS) -> tuple[str, str | None]:
+    """The goal within `limit` characters (cut at the last word that fits) and the note saying so."""
+    if len(goal) <= limit:
+        return goal, None
+    cut = goal[: limit + 1].rsplit(" ", 1)[0] if " " in goal[:limit] else goal[:limit]
+    return cut, f"goal cut from {len(goal):,} to {len(cut):,} characters (the limit is {limit:,})"
 
 
 def _task_ok(task: str) -> bool:
@@ -58,12 +67,15 @@ class Planner(Agent):
         goal = " ".join((goal or "").split())
         if not goal:
             raise PlanError("the goal is empty: describe what to search for")
+        goal, cut = cut_goal(goal)
         answer = self._ask("planner", "plan", PlanAnswer, {"goal": goal, "seed_names": list(self.seed_names)})
         if answer.value is not None:
             fields = answer.value.model_dump()
         else:
             fields = PlanAnswer.model_validate(parse_goal(goal)).model_dump()
             fields["notes"] = [f"model answer unusable ({fallback_reason(answer)}); used the offline goal parser"]
+        if cut:
+            fields["notes"] = [cut] + list(fields.get("notes") or [])
         return self._spec(goal, fields, overrides or {})
 
     def _spec(self, goal: str, fields: dict[str, Any], overrides: dict[str, Any]) -> CampaignSpec:
