@@ -2,7 +2,8 @@
 
 `archlab serve-mock --port P` calls `serve`; tests use `running_mock_server`,
 which starts it on a free loopback port in a thread and stops it afterwards.
-Only non-streaming `POST /v1/chat/completions` (and `GET /v1/models`) are served.
+Only non-streaming `POST /v1/chat/completions` (and `GET /v1/models`) are served,
+and Ollama's `POST /api/chat` and `/api/generate` (mock_ollama.py).
 The standard library's threading HTTP server is enough for this and adds no
 dependency; the server's answers are `archlab.llm.mock.reply`, the same text the
 in-process mock gives, seeded by the request's `seed` field.
@@ -31,6 +32,7 @@ from pydantic import BaseModel, Field
 from archlab.errors import one_line
 from archlab.llm import mock
 from archlab.llm.mock.structured import fit
+from archlab.llm.mock_ollama import OLLAMA_ROUTES, ollama_answer
 from archlab.llm.response_format import format_error, schema_in, violations
 
 FAULT_KINDS = ("rate_limit", "server_error", "delay", "malformed", "truncated")
@@ -166,6 +168,10 @@ def _make_handler(dice: _FaultDice, served: _Served, api_key: str | None = None)
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
+            if self.path.rstrip("/") in OLLAMA_ROUTES:  # the Ollama dialect (mock_ollama.py)
+                status, answer = ollama_answer(self.path.rstrip("/"), raw, served.add)
+                self._send(status, json.dumps(answer).encode())
+                return
             if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
                 self._error(404, f"no route {self.path}", "not_found")
                 return
@@ -219,7 +225,13 @@ class MockServer:
 
     @property
     def api_base(self) -> str:
+        """For OpenAI-compatible clients (`openai/...`, `hosted_vllm/...`)."""
         return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def root(self) -> str:
+        """For Ollama clients (`ollama/...`, `ollama_chat/...`), which add /api/... themselves."""
+        return f"http://{self.host}:{self.port}"
 
     @property
     def fault_counts(self) -> dict[str, int]:
