@@ -295,6 +295,8 @@ class LLMClient:
     def _live(self, agent: str, step: str, messages: list[dict], wanted: dict | None,
               max_tokens: int | None = None) -> Exchange:
         """One exchange with the model: attempts until an answer, a final failure, or ModelUnreachable."""
+        if self.schema_refused is not None:
+            wanted = None  # refused earlier in this session (perhaps earlier in this very ask)
         exchange = Exchange(agent=agent, step=step, key=messages_hash(messages), messages=messages,
                             attempts=0, model=self.model, response_format=wanted)
         errors: list[str] = []
@@ -320,7 +322,7 @@ class LLMClient:
                     exchange.error = str(error)
                     dead.partial = exchange
                     raise
-                if self.watch.unproven_retry(error, exchange.attempts):
+                if self.watch.unproven_retry(error):
                     exchange.retries += 1
                     if error.kind == "connect":
                         self._sleep(self._backoff(exchange.attempts - 1, self._connect_backoff_s))

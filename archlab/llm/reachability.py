@@ -64,7 +64,7 @@ class EndpointWatch:
         if failures >= self.limit and not self.allow_fallback:
             raise ModelUnreachable(self.message(), endpoint=self.endpoint, kind=error.kind, attempts=failures)
 
-    def unproven_retry(self, error: TransportError, attempt: int) -> bool:
+    def unproven_retry(self, error: TransportError) -> bool:
         """While nothing has answered, keep trying a connect or auth failure until the watch decides."""
         with self._lock:
             return error.kind in UNREACHABLE_KINDS and not self._reached and self._failures < self.limit
