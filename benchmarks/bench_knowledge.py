@@ -3,14 +3,17 @@
 Loads synthetic experiment records into a fresh embedded memory (hashing
 embedder) at each size, then times the query agents use most: the 10
 experiments most like a candidate by structure and text together
-(`Memory.similar(arch, text, k=10)`), plus text-only for reference.
-Finally it measures MiniLM embedding throughput on record texts.
+(`Memory.similar(arch, text, k=10)`), plus text-only for reference, and what
+reopening the folder costs (open plus a first query, which loads the index): the
+price a process would pay per operation if writers to one embedded folder took
+turns by reopening it, instead of one holding it for its whole life
+(knowledge/folder_lock.py). Finally it measures MiniLM embedding throughput.
 
     .venv/bin/python benchmarks/bench_knowledge.py                 # 10k and 100k
     .venv/bin/python benchmarks/bench_knowledge.py --sizes 2000 --minilm 128
 
-Last line: p95_ms_100k=<float> insert_per_s=<float> minilm_per_s=<float>
-(insert rate of the largest size run; nan where not measured).
+Last line: p95_ms_100k=<float> insert_per_s=<float> minilm_per_s=<float> reopen_s=<float>
+(insert rate and reopen time of the largest size run; nan where not measured).
 """
 
 from __future__ import annotations
@@ -80,8 +83,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def bench_size(size: int, queries: int, seed: int) -> tuple[float, float, float, float]:
-    """Insert `size` records; return (insert/s, combined p50 ms, combined p95 ms, text-only p95 ms)."""
+def bench_size(size: int, queries: int, seed: int) -> tuple[float, float, float, float, float]:
+    """Insert `size` records; return (insert/s, combined p50 ms, combined p95 ms, text-only p95 ms, reopen s)."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="bench-knowledge-") as folder:
         with Memory(path=Path(folder) / "index", embedder="hashing") as memory:
@@ -107,13 +110,18 @@ def bench_size(size: int, queries: int, seed: int) -> tuple[float, float, float,
                     started = time.perf_counter()
                     memory.similar(arch, text, k=10, campaign="bench1", where={"val_accuracy": {"$gte": 0.8}})
                     filtered.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        with Memory(path=Path(folder) / "index", embedder="hashing") as again:  # lock, open, first query
+            again.similar(synthetic_arch(rng), "residual deeper", k=10)
+        reopen_s = time.perf_counter() - started
     p50, p95 = statistics.median(combined), percentile(combined, 0.95)
     print(f"size={size}: insert {insert_per_s:,.0f} records/s wall ({insert_per_cpu_s:,.0f} per CPU-second); "
           f"top-10 similar(arch+text) median {p50:.1f} ms, p95 {p95:.1f} ms; "
           f"text-only median {statistics.median(text_only):.1f} ms, p95 {percentile(text_only, 0.95):.1f} ms; "
           f"with campaign+metric filter median {statistics.median(filtered):.1f} ms "
-          f"({len(filtered)} queries); load average {os.getloadavg()[0]:.1f}", flush=True)
-    return insert_per_s, p50, p95, percentile(text_only, 0.95)
+          f"({len(filtered)} queries); reopen + first query {reopen_s:.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    return insert_per_s, p50, p95, percentile(text_only, 0.95), reopen_s
 
 
 def bench_minilm(count: int, seed: int) -> float:
@@ -144,14 +152,15 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(f"bench_knowledge: sizes {args.sizes}, {args.queries} queries each, cpu count {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    insert_per_s = p95_100k = float("nan")
+    insert_per_s = p95_100k = reopen_s = float("nan")
     for size in sorted(args.sizes):
-        insert_per_s, _, p95, _ = bench_size(size, args.queries, args.seed)
+        insert_per_s, _, p95, _, reopen_s = bench_size(size, args.queries, args.seed)
         if size == 100_000:
             p95_100k = p95
     minilm_per_s = bench_minilm(args.minilm, args.seed) if args.minilm else float("nan")
     # insert_per_s is the largest size's; p95_ms_100k is nan unless 100,000 was run.
-    print(f"p95_ms_100k={p95_100k:.2f} insert_per_s={insert_per_s:.1f} minilm_per_s={minilm_per_s:.1f}")
+    print(f"p95_ms_100k={p95_100k:.2f} insert_per_s={insert_per_s:.1f} minilm_per_s={minilm_per_s:.1f} "
+          f"reopen_s={reopen_s:.2f}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,18 @@
 
 Prints, per agent task, the prompt tokens of a typical call (the mock's
 word-piece count and litellm's `token_counter` for gpt-4o-mini, i.e. a real BPE
-count), then in-process mock calls per second, the median HTTP round trip
-through litellm to the mock server on loopback, and a 30%-fault run's retry,
-re-ask and fallback counts. Last line: one JSON object with the figures.
+count) before and after the compact coder menu (before: the same request in the
+v1 layout, the menu as lines and a JSON block; goal: coder <= 1,500 BPE tokens at
+40 entries), then in-process mock calls per second, the median HTTP round trip
+through litellm to the mock server on loopback, and, under the mock server's
+fault injection (30% transport faults split evenly, plus 15% answers wrapped in
+an envelope the schema forbids), the re-ask and fallback rates of structured
+answers (`response_format` with each agent's JSON schema) against free text,
+side by side on the same seeded faults. The envelope fault stands for what a
+constrained decoder rules out; truncation and transport faults hit both.
+Last line: one JSON object with the figures.
 
-    .venv/bin/python benchmarks/bench_llm.py [--calls 200]
+    .venv/bin/python benchmarks/bench_llm.py [--calls 200] [--fault-sessions 30]
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import torch  # noqa: E402
 from archlab import tools  # noqa: E402
 from archlab.agents import Analyst, Coder, Evaluator, FidelityContext, Planner  # noqa: E402
 from archlab.llm import FaultConfig, LLMClient, running_mock_server  # noqa: E402
+from archlab.llm.mock.rng_key import as_v1  # noqa: E402
 from archlab.llm.providers import count_tokens  # noqa: E402
 from archlab.records import Result  # noqa: E402
 
@@ -66,14 +74,34 @@ def prompt_sizes(menu, source: str) -> dict[str, dict[str, int]]:
         for line in tape.read_text().splitlines():
             exchange = json.loads(line)
             task = exchange["messages"][1]["content"].splitlines()[0].split(": ", 1)[1]
+            before = as_v1(exchange["messages"])  # the v1 layout of the same request (only the coder's changed)
             sizes[task] = {"mock_tokens": exchange["prompt_tokens"],
-                           "bpe_tokens": count_tokens(exchange["messages"], "gpt-4o-mini")}
+                           "bpe_tokens": count_tokens(exchange["messages"], "gpt-4o-mini"),
+                           "bpe_tokens_v1": count_tokens(before, "gpt-4o-mini")}
     return sizes
+
+
+def fault_rates(menu, source: str, sessions: int, structured: str) -> dict[str, float]:
+    """Re-asks and fallbacks per agent call over `sessions` sessions under seeded fault injection."""
+    faults = FaultConfig.uniform(0.3, delay_s=1.0, seed=0).model_copy(update={"invalid": 0.15})
+    with running_mock_server(faults) as server:
+        client = LLMClient("openai/mock", api_base=server.api_base, api_key="sk-dummy", timeout_s=0.5,
+                           max_retries=3, backoff_s=0.02, structured=structured)
+        for i in range(sessions):
+            session(client, menu, source, i)
+        injected = server.fault_counts
+    totals = client.usage.totals()
+    calls = max(1, totals["calls"])
+    return {"calls": totals["calls"], "reask_rate": round(totals["reasks"] / calls, 3),
+            "fallback_rate": round(totals["fallbacks"] / calls, 3), "retries": totals["retries"],
+            "invalid_answers": totals["faults"]["invalid"], "structured_requests": totals["structured"],
+            "injected": dict(sorted(injected.items()))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100, help="sessions for the throughput figures")
+    parser.add_argument("--fault-sessions", type=int, default=30, help="sessions per mode under fault injection")
     args = parser.parse_args()
     torch.set_num_threads(1)
     arch = tools.seeds.mnist1d_cnn()
@@ -82,9 +110,9 @@ def main() -> None:
     print(f"menu: {len(menu)} legal edits on the MNIST-1D CNN seed (coder shows at most 40)")
 
     sizes = prompt_sizes(menu, source)
-    print(f"{'agent task':<22}{'mock tokens':>12}{'BPE tokens':>12}")
+    print(f"{'agent task':<22}{'mock tokens':>12}{'BPE tokens':>12}{'BPE before':>12}")
     for task, row in sizes.items():
-        print(f"{task:<22}{row['mock_tokens']:>12}{row['bpe_tokens']:>12}")
+        print(f"{task:<22}{row['mock_tokens']:>12}{row['bpe_tokens']:>12}{row['bpe_tokens_v1']:>12}")
 
     client = LLMClient("mock")
     start = time.perf_counter()
@@ -105,17 +133,15 @@ def main() -> None:
     http_ms = statistics.median(times) * 1000
     print(f"HTTP via litellm to the mock server: median {http_ms:.1f} ms per agent call")
 
-    with running_mock_server(FaultConfig.uniform(0.3, delay_s=1.0, seed=0)) as server:
-        faulty = LLMClient("openai/mock", api_base=server.api_base, api_key="sk-dummy", timeout_s=0.5,
-                           max_retries=3, backoff_s=0.02)
-        for i in range(10):
-            session(faulty, menu, source, i)
-        injected = server.fault_counts
-    totals = faulty.usage.totals()
-    print(f"30% faults: injected {injected}; calls {totals['calls']}, retries {totals['retries']}, "
-          f"re-asks {totals['reasks']}, fallbacks {totals['fallbacks']}")
+    rates = {mode: fault_rates(menu, source, args.fault_sessions, mode) for mode in ("on", "off")}
+    for mode, label in (("on", "structured"), ("off", "free text")):
+        row = rates[mode]
+        print(f"faults (30% transport + 15% envelope), {label:>10}: {row['calls']} calls, re-ask rate "
+              f"{row['reask_rate']:.3f}, fallback rate {row['fallback_rate']:.3f}, invalid answers "
+              f"{row['invalid_answers']}, retries {row['retries']}; injected {row['injected']}")
     print(json.dumps({"prompt_tokens": sizes, "mock_calls_per_s": round(mock_per_s, 1),
-                      "http_ms_per_call": round(http_ms, 1), "fault30": totals}, sort_keys=True))
+                      "http_ms_per_call": round(http_ms, 1),
+                      "faults": {"structured": rates["on"], "free_text": rates["off"]}}, sort_keys=True))
 
 
 if __name__ == "__main__":

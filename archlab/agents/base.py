@@ -28,9 +28,12 @@ class Agent:
         schema: type[T],
         context: dict[str, Any],
         check: Callable[[T], None] | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> Answer[T]:
+        """`json_schema` narrows the answer schema sent as `response_format` (default: `schema`'s own)."""
         messages = prompts.messages(task, **context)
-        return self.client.ask(self.name, step, messages, schema, check=check, reask=prompts.reask)
+        return self.client.ask(self.name, step, messages, schema, check=check, reask=prompts.reask,
+                               json_schema=json_schema)
 
 
 def fallback_reason(answer: Answer) -> str:

@@ -12,33 +12,9 @@ import ast
 from typing import Any
 
 from archlab.agents.base import Agent, fallback_reason
+from archlab.agents.menu_format import coder_answer_schema, menu_lines
 from archlab.agents.schemas import CoderAnswer, CoderChoice, Direction, Evidence, ModuleAnswer, ModuleProposal
-
-
-def _domain(domain: Any) -> Any:
-    """A finite domain as its list of values; a range as {type, low, high}."""
-    if domain.values is not None:
-        return list(domain.values)
-    return {"type": domain.type, "low": domain.low, "high": domain.high}
-
-
-def menu_rows(menu: list[Any]) -> list[dict[str, Any]]:
-    """The machine-readable MENU block: id, kind, path, fixed parameters, free domains."""
-    return [
-        {
-            "id": f"E{i}",
-            "kind": edit.kind,
-            "path": edit.path,
-            "fixed": dict(edit.fixed),
-            "free": {name: _domain(domain) for name, domain in edit.free.items()},
-        }
-        for i, edit in enumerate(menu)
-    ]
-
-
-def menu_lines(menu: list[Any]) -> list[str]:
-    """The human-readable menu: `E3: <Edit.describe()>`."""
-    return [f"E{i}: {edit.describe()}" for i, edit in enumerate(menu)]
+from archlab.errors import one_line
 
 
 def compact_source(source: str, max_lines: int = 60) -> str:
@@ -102,16 +78,15 @@ class Coder(Agent):
             try:
                 chosen["edit"] = entries[index].fill(answer.params)
             except Exception as error:  # tools.EditError: out of domain, unknown or missing value
-                raise ValueError(" ".join(str(error).split())) from None
+                raise ValueError(one_line(error)) from None
 
         answer = self._ask("coder", step, CoderAnswer, {
             "parent_source": compact_source(parent_source),
-            "menu": menu_rows(entries),
             "menu_lines": menu_lines(entries),
             "direction": _direction_dict(direction),
             "evidence": [e.model_dump(exclude_defaults=True) for e in evidence],
             "constraints": {k: v for k, v in (constraints or {}).items() if v is not None},
-        }, check=check)
+        }, check=check, json_schema=coder_answer_schema(entries))
         if answer.value is None:
             return CoderChoice(edit=fallback, source="fallback", rationale=f"fallback: {fallback_reason(answer)}")
         return CoderChoice(edit=chosen["edit"], source="model", rationale=answer.value.rationale,

@@ -12,11 +12,19 @@ import math
 
 from archlab.agents.base import Agent, fallback_reason
 from archlab.agents.schemas import FidelityAnswer, FidelityContext, FidelityDecision
+from archlab.llm import schema_of
 from archlab.records import Result
 
 GAP_LIMIT = 0.10  # train minus val accuracy above this: overfitting
 JUMP_LIMIT = 0.15  # val accuracy gain over the parent above this: check before trusting
 DIVERGE_RATIO = 2.0  # final train loss this many times its minimum: training blew up
+
+
+def fidelity_schema(levels: list[float]) -> dict:
+    """The fidelity answer's schema with `fidelity` one of the levels allowed here."""
+    schema = schema_of(FidelityAnswer)
+    schema["properties"]["fidelity"] = {"enum": list(levels)}
+    return schema
 
 
 class Evaluator(Agent):
@@ -33,7 +41,8 @@ class Evaluator(Agent):
                 raise ValueError(f"fidelity {answer.fidelity} is not one of {levels}")
 
         step = step or f"fidelity-{ctx.exp_id or 'candidate'}{'-promote' if ctx.short_val_accuracy is not None else ''}"
-        answer = self._ask("evaluator-fidelity", step, FidelityAnswer, {"candidate": ctx.model_dump()}, check=check)
+        answer = self._ask("evaluator-fidelity", step, FidelityAnswer, {"candidate": ctx.model_dump()}, check=check,
+                           json_schema=fidelity_schema(levels))
         if answer.value is None:
             return safe.model_copy(update={"reason": f"{safe.reason} ({fallback_reason(answer)})", "source": "fallback"})
         value = answer.value

@@ -8,12 +8,14 @@ from pydantic import ValidationError
 
 from archlab.agents.base import Agent, fallback_reason
 from archlab.agents.errors import PlanError
-from archlab.agents.schemas import DirectionAnswer, Direction, PlanAnswer, SearchSummary
+from archlab.agents.schemas import EDIT_KINDS, Direction, DirectionAnswer, PlanAnswer, SearchSummary
+from archlab.llm import schema_of
 from archlab.llm.extract import one_line_validation_error
 from archlab.llm.mock.goal import parse_goal
 from archlab.records import Budget, CampaignSpec, Constraints
 
 SEED_NAMES = ("mlp", "mnist1d_cnn", "nb201")  # and nb201:CELL for one given cell
+MAX_GOAL_CHARS = 2000  # a goal is a paragraph; longer ones are cut (at a word) with a note in the spec
 _CONSTRAINT_KEYS = ("max_params", "max_flops", "max_latency_ms")
 _BUDGET_KEYS = ("max_evals", "minutes", "max_tokens", "max_cost_usd")
 _TOP_KEYS = ("task", "metric", "direction", "target", "strategy", "seed", "seed_archs", "model", "notes")
@@ -29,8 +31,24 @@ def _seeds_for(task: str, names: list[str] | None) -> list[str] | None:
     return [n for n in names if n not in cells] or None
 
 
+def cut_goal(goal: str, limit: int = MAX_GOAL_CHARS) -> tuple[str, str | None]:
+    """The goal within `limit` characters (cut at the last word that fits) and the note saying so."""
+    if len(goal) <= limit:
+        return goal, None
+    cut = goal[: limit + 1].rsplit(" ", 1)[0] if " " in goal[:limit] else goal[:limit]
+    return cut, f"goal cut from {len(goal):,} to {len(cut):,} characters (the limit is {limit:,})"
+
+
 def _task_ok(task: str) -> bool:
     return task == "mnist1d" or (task.startswith(("npz:", "table:")) and len(task.split(":", 1)[1]) > 0)
+
+
+def direction_schema() -> dict[str, Any]:
+    """The direction answer's schema with the edit kinds named (the validator's list)."""
+    schema = schema_of(DirectionAnswer)
+    for field in ("favour_kinds", "avoid_kinds"):
+        schema["properties"][field]["items"] = {"enum": list(EDIT_KINDS)}
+    return schema
 
 
 class Planner(Agent):
@@ -49,12 +67,15 @@ class Planner(Agent):
         goal = " ".join((goal or "").split())
         if not goal:
             raise PlanError("the goal is empty: describe what to search for")
+        goal, cut = cut_goal(goal)
         answer = self._ask("planner", "plan", PlanAnswer, {"goal": goal, "seed_names": list(self.seed_names)})
         if answer.value is not None:
             fields = answer.value.model_dump()
         else:
             fields = PlanAnswer.model_validate(parse_goal(goal)).model_dump()
             fields["notes"] = [f"model answer unusable ({fallback_reason(answer)}); used the offline goal parser"]
+        if cut:
+            fields["notes"] = [cut] + list(fields.get("notes") or [])
         return self._spec(goal, fields, overrides or {})
 
     def _spec(self, goal: str, fields: dict[str, Any], overrides: dict[str, Any]) -> CampaignSpec:
@@ -105,7 +126,7 @@ class Planner(Agent):
         step = step or f"direction-g{summary.generation}-n{summary.evaluated}"
         answer = self._ask("planner-direction", step, DirectionAnswer, {
             "summary": summary.model_dump(), "memories": rows,
-        })
+        }, json_schema=direction_schema())
         if answer.value is None:
             return Direction(text=f"no preference (fallback: {fallback_reason(answer)})", source="fallback")
         return Direction(**answer.value.model_dump(), source="model")

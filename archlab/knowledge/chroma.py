@@ -17,7 +17,9 @@ from chromadb.api import ClientAPI
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings
 
-from archlab.knowledge.errors import IndexRebuiltWarning, KnowledgeError, one_line
+from archlab.errors import one_line
+from archlab.knowledge.errors import IndexRebuiltWarning, KnowledgeError
+from archlab.knowledge.folder_lock import LOCK_FILES
 
 _SETTINGS = dict(anonymized_telemetry=False)
 
@@ -47,10 +49,14 @@ def _check(client: ClientAPI) -> None:
 
 
 def _move_aside(path: Path) -> Path:
+    """Move the index's files to a sibling folder; the lock files stay (the lock is held on them)."""
     number = 1
     while (aside := path.with_name(f"{path.name}.corrupt-{number}")).exists():
         number += 1
-    shutil.move(str(path), str(aside))
+    aside.mkdir()
+    for child in path.iterdir():
+        if child.name not in LOCK_FILES:
+            shutil.move(str(child), str(aside / child.name))
     return aside
 
 
@@ -62,7 +68,7 @@ def open_persistent(path: Path) -> tuple[ClientAPI, str | None]:
     reason = None
     if not (path / "chroma.sqlite3").exists():
         _forget_cached_system(path)
-        if path.exists() and any(path.iterdir()):
+        if path.exists() and any(child.name not in LOCK_FILES for child in path.iterdir()):
             reason = f"index at {path} had no database"
     try:
         client = chromadb.PersistentClient(path=str(path), settings=Settings(**_SETTINGS))

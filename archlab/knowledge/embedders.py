@@ -19,7 +19,8 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from archlab.knowledge.errors import KnowledgeError, one_line
+from archlab.errors import one_line
+from archlab.knowledge.errors import KnowledgeError
 
 EMBEDDING_DIM = 384  # MiniLM's width; the hashing embedder matches it
 

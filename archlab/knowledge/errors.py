@@ -18,9 +18,3 @@ class CorruptRecordWarning(RuntimeWarning):
 class IndexRebuiltWarning(RuntimeWarning):
     """The Chroma index was missing or corrupt and was started afresh."""
 
-
-def one_line(error: BaseException | str, limit: int = 200) -> str:
-    """The first line of an error message, shortened, for warnings and metadata."""
-    text = str(error).strip().splitlines()
-    first = text[0] if text else type(error).__name__
-    return first if len(first) <= limit else first[: limit - 1] + "…"

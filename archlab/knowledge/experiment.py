@@ -12,7 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from archlab.knowledge.errors import KnowledgeError, one_line
+from archlab.errors import one_line
+from archlab.knowledge.errors import KnowledgeError
 from archlab.records import Result, Strategy
 
 

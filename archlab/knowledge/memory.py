@@ -20,8 +20,10 @@ from chromadb.api.models.Collection import Collection
 from archlab.knowledge import views
 from archlab.knowledge.chroma import max_batch, open_http, open_persistent
 from archlab.knowledge.embedders import TextEmbedder, make_embedder
-from archlab.knowledge.errors import KnowledgeError, one_line
+from archlab.errors import one_line
+from archlab.knowledge.errors import KnowledgeError
 from archlab.knowledge.experiment import ExperimentRecord
+from archlab.knowledge.folder_lock import FolderLock
 from archlab.knowledge.principles import load_principles
 from archlab.knowledge.ranking import top_rows
 from archlab.knowledge.structure import size_mask, structural_vector
@@ -58,6 +60,12 @@ class Memory:
     `path` is an index folder (embedded Chroma), `url` a Chroma server; give one.
     `embedder` is "minilm" (default), "hashing", or a TextEmbedder instance.
     `rebuilt_reason` says why the index was started afresh (None if it was not).
+
+    An embedded folder is held by one process at a time, from open to `close`
+    (see folder_lock.py): another process waits, with one line saying who holds it
+    (`on_wait(line)`, else a MemoryBusyWarning), for at most `lock_timeout_s` seconds
+    (None: as long as it takes; 0: not at all), then raises MemoryBusy. `owner` names
+    this holder in the other's line (e.g. "campaign alpha"). A server is not locked.
     """
 
     def __init__(
@@ -66,36 +74,59 @@ class Memory:
         url: str | None = None,
         embedder: str | TextEmbedder = "minilm",
         principles_path: Path | None = None,
+        *,
+        owner: str | None = None,
+        lock_timeout_s: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         if (path is None) == (url is None):
             raise KnowledgeError("Memory needs exactly one of path (an index folder) or url (a chroma server)")
         self.embedder = make_embedder(embedder)
+        self._folder_lock: FolderLock | None = None
         if url is not None:
             self._client, self.rebuilt_reason = open_http(url), None
         else:
-            self._client, self.rebuilt_reason = open_persistent(Path(path))
-        self.location = url if url is not None else str(Path(path))
-        suffix = self.embedder.name
-        self._experiments = self._collection(f"experiments-{suffix}", "cosine")
-        self._structures = self._collection(f"structures-{suffix}", "l2")
-        self._insights = self._collection(f"insights-{suffix}", "cosine")
-        self._principles = self._collection(f"principles-{suffix}", "cosine")
-        self._batch = max_batch(self._client)
-        self._seed_principles(principles_path)
+            folder = Path(path).resolve()
+            if folder.exists() and not folder.is_dir():
+                raise KnowledgeError(f"memory path {folder} is a file, not a folder")
+            self._folder_lock = FolderLock(folder, owner, lock_timeout_s, on_wait)
+            self._folder_lock.acquire()
+        try:
+            if url is None:
+                self._client, self.rebuilt_reason = open_persistent(folder)
+            self.location = url if url is not None else str(Path(path))
+            suffix = self.embedder.name
+            self._experiments = self._collection(f"experiments-{suffix}", "cosine")
+            self._structures = self._collection(f"structures-{suffix}", "l2")
+            self._insights = self._collection(f"insights-{suffix}", "cosine")
+            self._principles = self._collection(f"principles-{suffix}", "cosine")
+            self._batch = max_batch(self._client)
+            self._seed_principles(principles_path)
+        except BaseException:
+            if self._folder_lock is not None:
+                self._folder_lock.release()
+            raise
 
     # -- lifecycle -------------------------------------------------------
 
     def _collection(self, name: str, space: str) -> Collection:
         # embedding_function=None: Chroma's default would download a model.
-        return self._client.get_or_create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": space}}
-        )
+        try:
+            return self._client.get_or_create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": space}}
+            )
+        except Exception:  # another client of the same server created it a moment ago
+            return self._client.get_collection(name, embedding_function=None)
 
     def close(self) -> None:
-        """Release the index (a later Memory on the same folder opens it afresh)."""
-        close = getattr(self._client, "close", None)
-        if close is not None:
-            close()
+        """Release the index and, for a folder, the lock on it (a later Memory opens it afresh)."""
+        try:
+            close = getattr(self._client, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self._folder_lock is not None:
+                self._folder_lock.release()
 
     def __enter__(self) -> "Memory":
         return self
@@ -115,7 +146,7 @@ class Memory:
         old = self._principles.get(include=[])["ids"]
         if old:
             self._principles.delete(ids=old)
-        self._principles.add(
+        self._principles.upsert(  # upsert: another client of the same server may seed at the same time
             ids=[principle.name for principle in principles],
             embeddings=self.embedder.embed([principle.document() for principle in principles]),
             documents=[principle.document() for principle in principles],

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from archlab.knowledge.embedders import TextEmbedder
-from archlab.knowledge.errors import CorruptRecordWarning, KnowledgeError, one_line
+from archlab.errors import one_line
+from archlab.knowledge.errors import CorruptRecordWarning, KnowledgeError
 from archlab.knowledge.experiment import ExperimentRecord, read_record
 from archlab.knowledge.memory import Memory
 
@@ -109,19 +111,31 @@ def open_memory(
     memory_dir: Path | str | None = None,
     url: str | None = None,
     embedder: str | TextEmbedder = "minilm",
+    *,
+    owner: str | None = None,
+    lock_timeout_s: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Memory:
     """The memory a campaign uses, brought up to date with its folder.
 
     By default the index lives in DIR/index; `memory_dir` (a folder shared by
     campaigns) or `url` (a Chroma server) put it elsewhere. Records on disk that
     the index lacks (a deleted or corrupt index, a crash between the write and
-    the index) are indexed now.
+    the index) are indexed now. A folder is held until `close` (see `Memory`:
+    `owner` names the holder, default the campaign folder; `lock_timeout_s` and
+    `on_wait` say how long and how to wait for another process; MemoryBusy).
     """
     campaign_dir = Path(campaign_dir)
     if url is not None:
         memory = Memory(url=url, embedder=embedder)
     else:
-        memory = Memory(path=Path(memory_dir) if memory_dir else campaign_dir / "index", embedder=embedder)
+        memory = Memory(path=Path(memory_dir) if memory_dir else campaign_dir / "index", embedder=embedder,
+                        owner=owner or f"campaign {campaign_dir.resolve()}", lock_timeout_s=lock_timeout_s,
+                        on_wait=on_wait)
     if (campaign_dir / "experiments").is_dir():
-        reindex(campaign_dir, memory, only_missing=True)
+        try:
+            reindex(campaign_dir, memory, only_missing=True)
+        except BaseException:
+            memory.close()  # let go of the folder's lock
+            raise
     return memory

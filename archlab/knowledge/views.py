@@ -11,13 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from archlab.knowledge.errors import KnowledgeError, one_line
+from archlab.knowledge.errors import KnowledgeError
 from archlab.knowledge.experiment import ExperimentRecord
 from archlab.knowledge.structure import arch_family, arch_summary, edit_summary, structural_vector, tree_stats
 
 # Metrics that may be filtered on and sorted by; missing values are simply absent.
 METRICS = ("val_accuracy", "val_loss", "test_accuracy", "params", "flops", "latency_ms", "wall_s")
 LOWER_IS_BETTER = {"val_loss", "params", "flops", "latency_ms", "wall_s"}
+
+
+def headline(error: str, limit: int = 200) -> str:
+    """The first line of a failure's text (its traceback tail stays in the record), shortened:
+    the metadata a prompt shows keeps what failed, not where."""
+    lines = error.strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
 def record_rows(record: ExperimentRecord) -> tuple[dict[str, Any], str, np.ndarray]:
@@ -36,7 +44,7 @@ def record_rows(record: ExperimentRecord) -> tuple[dict[str, Any], str, np.ndarr
         "parents": ",".join(record.parent_ids),
         "status": result.status,
         "failure": result.failure or "",
-        "error": one_line(result.error) if result.error else "",
+        "error": headline(result.error) if result.error else "",
         "fidelity": float(result.fidelity),
         "arch_hash": record.arch_hash,
         "family": arch_family(record.arch, walked),

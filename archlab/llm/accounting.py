@@ -8,10 +8,11 @@ agent threads of one campaign, so it guards its counters with a lock.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
-from archlab.llm.errors import SpendExceeded
+from archlab.llm.errors import FAULT_KINDS, SpendExceeded
 
 
 class SpendCap(BaseModel):
@@ -30,7 +31,12 @@ class CallUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    structured: int = 0  # requests sent with a JSON schema (`response_format`)
+    faults: dict[str, int] = Field(default_factory=dict)  # fault kind -> count (errors.FAULT_KINDS)
     errors: list[str] = Field(default_factory=list)  # one line each, in order
+
+    def fault(self, kind: str, count: int = 1) -> None:
+        self.faults[kind] = self.faults.get(kind, 0) + count
 
 
 class AgentUsage(BaseModel):
@@ -46,6 +52,8 @@ class AgentUsage(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     last_prompt_tokens: int = 0  # size of the latest prompt, to keep prompts measured
+    structured: int = 0  # requests sent with a JSON schema (`response_format`)
+    faults: dict[str, int] = Field(default_factory=dict)  # fault kind -> count, see errors.FAULT_KINDS
 
     @computed_field
     @property
@@ -65,8 +73,8 @@ class UsageReport(BaseModel):
     model: str
     agents: dict[str, AgentUsage] = Field(default_factory=dict)
 
-    def totals(self) -> dict[str, float | int]:
-        """The `llm` object of `archlab status --json`."""
+    def totals(self) -> dict[str, Any]:
+        """The `llm` object of `archlab status --json`: counts, and `faults` by kind (every kind)."""
         rows = list(self.agents.values())
         return {
             "calls": sum(r.calls for r in rows),
@@ -75,7 +83,17 @@ class UsageReport(BaseModel):
             "fallbacks": sum(r.fallbacks for r in rows),
             "tokens": sum(r.tokens for r in rows),
             "cost_usd": round(sum(r.cost_usd for r in rows), 6),
+            "structured": sum(r.structured for r in rows),
+            "faults": self.faults(),
         }
+
+    def faults(self) -> dict[str, int]:
+        """Fault counts by kind over all agents, every kind listed (0 when none)."""
+        out = dict.fromkeys(FAULT_KINDS, 0)
+        for row in self.agents.values():
+            for kind, count in row.faults.items():
+                out[kind] = out.get(kind, 0) + count
+        return out
 
 
 class UsageLedger:
@@ -102,10 +120,12 @@ class UsageLedger:
                 f" (no call made for {agent} at {step})"
             )
 
-    def add(self, agent: str, call: CallUsage, *, fallback: bool, rejected: int, last_prompt: int) -> None:
+    def add(self, agent: str, call: CallUsage, *, fallback: bool, rejected: int, last_prompt: int,
+            completed: bool = True) -> None:
+        """Count one `ask` (`completed=False`: its requests and faults only, the call never ended)."""
         with self._lock:
             row = self._report.agents.setdefault(agent, AgentUsage())
-            row.calls += 1
+            row.calls += int(completed)
             row.requests += call.attempts
             row.retries += call.retries
             row.reasks += call.reasks
@@ -114,6 +134,9 @@ class UsageLedger:
             row.prompt_tokens += call.prompt_tokens
             row.completion_tokens += call.completion_tokens
             row.cost_usd += call.cost_usd
+            row.structured += call.structured
+            for kind, count in call.faults.items():
+                row.faults[kind] = row.faults.get(kind, 0) + count
             row.last_prompt_tokens = last_prompt
 
     def snapshot(self) -> UsageReport:

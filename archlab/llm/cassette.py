@@ -4,7 +4,10 @@ An exchange is one request after transport retries: its messages, the text that
 came back (or the failure that ended it) and its usage. Replay answers from the
 file with no model at all, so a replayed campaign makes the same decisions and
 the same accounting. Lookups are keyed by (agent, step, hash of the messages);
-repeated identical requests are answered in the order they were recorded.
+repeated identical requests are answered in the order they were recorded. The
+`response_format` a request carried is recorded with it but is not part of the
+key: cassettes recorded before structured answers replay unchanged, and a replay
+gives the recorded answer whether or not the replaying client would ask for one.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from archlab.llm.errors import CassetteMiss
+from archlab.llm.errors import FAULT_KINDS, CassetteMiss
 
 
 def messages_hash(messages: list[dict]) -> str:
@@ -42,7 +45,23 @@ class Exchange(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     model: str = ""
-    meta: dict = Field(default_factory=dict)
+    response_format: dict | None = None  # the JSON schema the request asked for (None: free text)
+    meta: dict = Field(default_factory=dict)  # transport_errors (one line each) and their fault kinds
+
+
+# Fault kinds of cassettes recorded before `meta["faults"]`, read from the error's prefix.
+_OLD_KINDS = {"connection": "connect", "bad_body": "malformed"}
+
+
+def exchange_faults(exchange: Exchange) -> list[str]:
+    """The fault kind of each failed attempt of an exchange (see errors.FAULT_KINDS)."""
+    if "faults" in exchange.meta:
+        return [str(kind) for kind in exchange.meta["faults"]]
+    kinds = []
+    for error in exchange.meta.get("transport_errors", []):
+        prefix = str(error).split(":", 1)[0].strip()
+        kinds.append(_OLD_KINDS.get(prefix, prefix if prefix in FAULT_KINDS else "other"))
+    return kinds
 
 
 class Cassette:

@@ -35,5 +35,5 @@ class ScriptedClient(LLMClient):
         super().__init__("mock", **kwargs)
         self.script = list(script)
 
-    def _call(self, messages):
+    def _call(self, messages, response_format=None, max_tokens=None):
         return self.script.pop(0), 100, 10, 0.0

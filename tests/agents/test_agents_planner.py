@@ -106,3 +106,14 @@ def test_direction_falls_back_to_no_preference():
     direction = Planner(client).direction(SearchSummary(), [])
     assert direction.source == "fallback" and direction.favour_kinds == []
     assert client.usage.agents["planner"].fallbacks == 1
+
+
+def test_a_very_long_goal_is_cut_at_a_word_with_a_note(planner):
+    from archlab.agents.planner import MAX_GOAL_CHARS
+
+    goal = "a 1-D CNN for mnist1d under 20k parameters, beat 96% accuracy. " + "Also consider this detail. " * 400
+    spec = planner.plan(goal)
+    assert len(spec.goal) <= MAX_GOAL_CHARS and goal.startswith(spec.goal) and goal[len(spec.goal)] == " "
+    assert spec.notes[0] == f"goal cut from {len(goal.strip()):,} to {len(spec.goal):,} characters (the limit is 2,000)"
+    assert spec.task == "mnist1d" and spec.constraints.max_params == 20000  # what the kept part says still counts
+    assert planner.client.usage.agents["planner"].last_prompt_tokens < 1200

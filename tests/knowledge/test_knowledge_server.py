@@ -1,5 +1,6 @@
 """The memory through a Chroma server (`--chroma-url`), started here on loopback."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -70,3 +71,39 @@ def test_unreachable_server_is_one_clear_line():
     with pytest.raises(KnowledgeError, match="cannot reach chroma server at http://127.0.0.1:") as caught:
         Memory(url=f"http://127.0.0.1:{_free_port()}", embedder="hashing")
     assert "\n" not in str(caught.value)
+
+
+SERVER_WRITER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from archlab.knowledge import Memory
+from conftest import conv_net, ok, record
+url, name, go = sys.argv[2], sys.argv[3], Path(sys.argv[4])
+while not go.exists():
+    time.sleep(0.02)
+with Memory(url=url, embedder="hashing") as memory:  # both open (and seed the principles) at once
+    for i in range(20):
+        memory.add(record(i + 1, conv_net(8 + i, 3), ok(0.5 + i / 100), campaign=name))
+        memory.similar(conv_net(8, 3), k=3)
+print("DONE", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_two_writers_at_once_through_one_chroma_server(tmp_path, chroma_url):
+    script, go = tmp_path / "writer.py", tmp_path / "go"
+    script.write_text(SERVER_WRITER)
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    procs = [subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent), chroma_url, name, str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=repo)
+             for name in ("alpha", "beta")]
+    time.sleep(1.0)
+    go.touch()
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    assert all(proc.returncode == 0 and "DONE" in out for proc, (out, _) in zip(procs, outputs)), \
+        [err[-800:] for _, err in outputs]
+    with Memory(url=chroma_url, embedder="hashing") as memory:
+        assert (memory.count("alpha"), memory.count("beta")) == (20, 20)
+        assert len(memory.principles_for("a small CNN for signals", 3)) == 3

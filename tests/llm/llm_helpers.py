@@ -24,7 +24,7 @@ class ScriptedClient(LLMClient):
         self.script = list(script)
         self.seen: list[list[dict]] = []
 
-    def _call(self, messages):
+    def _call(self, messages, response_format=None, max_tokens=None):
         self.seen.append(messages)
         item = self.script.pop(0)
         if isinstance(item, Exception):

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from archlab.llm import LLMClient, SpendCap, SpendExceeded, TransportError
+from archlab.llm import FAULT_KINDS, LLMClient, SpendCap, SpendExceeded, TransportError
 from archlab.llm.accounting import UsageReport
 from llm_helpers import Pick
 from pydantic import BaseModel
@@ -104,7 +104,8 @@ def test_usage_round_trips_and_carries_over(tmp_path, scripted):
     client.ask("analyst", "e0001", MESSAGES, Pick)
     client.save_usage(tmp_path / "llm" / "usage.json")
     report = UsageReport.model_validate_json((tmp_path / "llm" / "usage.json").read_text())
-    assert report.totals() == {"calls": 1, "retries": 0, "reasks": 0, "fallbacks": 0, "tokens": 15, "cost_usd": 0.001}
+    assert report.totals() == {"calls": 1, "retries": 0, "reasks": 0, "fallbacks": 0, "tokens": 15, "cost_usd": 0.001,
+                               "structured": 1, "faults": dict.fromkeys(FAULT_KINDS, 0)}
     resumed = LLMClient("mock", cap=SpendCap(max_tokens=15))
     resumed.load_usage(tmp_path / "llm" / "usage.json")
     with pytest.raises(SpendExceeded):

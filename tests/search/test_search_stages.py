@@ -9,7 +9,7 @@ import random
 import pytest
 
 from archlab import tools
-from archlab.llm.mock.coder import answer
+from archlab.llm.mock.menu_choice import answer
 from archlab.records import Constraints, Result
 from archlab.search import Backbone, BackboneConfig
 from archlab.search.stages import DEPTH, POOLS, conv_front, front_grown

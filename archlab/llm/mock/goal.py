@@ -1,4 +1,4 @@
-"""A deterministic goal parser: what the mock planner "understands" of a goal.
+"""A deterministic goal parser: what the mock model "understands" of a goal (its plan answer).
 
 It covers the forms people write in a one-line goal: task names (mnist1d,
 npz:PATH, table:PATH, a bare .npz path), parameter / FLOP / latency limits
@@ -9,7 +9,10 @@ strategy words. Anything it cannot read is left unset (None), never guessed.
 
 from __future__ import annotations
 
+import random
 import re
+
+from archlab.llm.mock.blocks import json_block
 
 _SCALE = {"": 1, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "g": 1e9, "b": 1e9, "billion": 1e9}
 _NUMBER = r"(\d[\d,]*(?:\.\d+)?)\s*(k|m|g|b|thousand|million|billion)?"
@@ -129,3 +132,9 @@ def parse_goal(goal: str) -> dict:
         "seed_archs": _seed_archs(goal),
         "notes": ["read by the offline goal parser (mock model)"],
     }
+
+
+def plan(prompt: str, rng: random.Random) -> dict:
+    """The plan answer: the fields the GOAL block's text states."""
+    request = json_block(prompt, "GOAL", {}) or {}
+    return parse_goal(str(request.get("goal", "")))

@@ -1,18 +1,13 @@
-"""The mock planner: a spec parsed from the goal, and a direction from the search summary."""
+"""The mock's research direction: favour edit kinds that raised validation accuracy, avoid
+those that repeatedly hurt, keep one unexplored kind in play, name ops the memories mention."""
 
 from __future__ import annotations
 
 import random
 
 from archlab.llm.mock.blocks import json_block
-from archlab.llm.mock.goal import parse_goal
 
 _OP_WORDS = ("conv", "residual", "dilation", "depthwise", "separable", "squeeze", "attention", "norm", "pool", "gelu")
-
-
-def plan(prompt: str, rng: random.Random) -> dict:
-    request = json_block(prompt, "GOAL", {}) or {}
-    return parse_goal(str(request.get("goal", "")))
 
 
 def direction(prompt: str, rng: random.Random) -> dict:

@@ -1,4 +1,4 @@
-"""The mock evaluator: screen by proxy rank, spend full budget where it can matter."""
+"""The mock's fidelity choice: screen by proxy rank, spend the full budget where it can matter."""
 
 from __future__ import annotations
 

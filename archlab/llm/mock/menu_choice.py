@@ -1,4 +1,4 @@
-"""The mock coder: a seeded choice from the prompt's MENU, weighted by EVIDENCE and DIRECTION.
+"""The mock's menu choice: a seeded pick from the prompt's MENU, weighted by EVIDENCE and DIRECTION.
 
 It behaves like a cautious model that learns from the memory: menu entries
 similar to past edits that raised validation accuracy are favoured, those like
@@ -14,6 +14,7 @@ import random
 import re
 
 from archlab.llm.mock.blocks import json_block
+from archlab.llm.mock.menu_lines import parse_menu
 
 _WORD = re.compile(r"[a-z_]+[0-9]*d?")
 
@@ -119,7 +120,7 @@ def _fill(entry: dict, evidence: list[dict], rng: random.Random) -> dict:
 
 
 def answer(prompt: str, rng: random.Random) -> dict:
-    menu = json_block(prompt, "MENU", []) or []
+    menu = json_block(prompt, "MENU") or parse_menu(prompt)  # the v1 JSON block, else the compact lines
     evidence = json_block(prompt, "EVIDENCE", []) or []
     direction = json_block(prompt, "DIRECTION", {}) or {}
     if not menu:

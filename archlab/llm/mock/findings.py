@@ -1,4 +1,4 @@
-"""The mock analyst: facts from the numbers in the prompt, nothing invented."""
+"""The mock's analyses and summaries: facts from the numbers in the prompt, nothing invented."""
 
 from __future__ import annotations
 
