@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from archlab.tools.ir import Arch, Node
+from archlab.tools.ir import Arch, Node, child_path
 from archlab.tools.ops.spec import Call
 from archlab.tools.shapes import Children, Shapes, checked_shapes
 from archlab.tools.tensors import TensorType
@@ -110,6 +110,9 @@ class ParamCounter:
     def __init__(self, shapes: Shapes) -> None:
         self.shapes = shapes
         self._memo: dict[tuple[int, TensorType], tuple[int, bool]] = {}
+        self._base_memo: dict[int, int] = {}
+        self._from_memo: dict[tuple[str, int, TensorType, int], int] = {}
+        self._up_memo: dict[tuple[str, TensorType, int], int] = {}
 
     def subtree(self, node: Node, t: TensorType) -> tuple[int, bool]:
         """(parameters of `node` on input `t`, exact?); ShapeError if it does not fit `t`."""
@@ -135,7 +138,95 @@ class ParamCounter:
         """(parameters of the whole model: tree `root` on this input, plus the classifier head, exact?)."""
         n, exact = self.subtree(root, self.shapes.t_in)
         out = self.shapes.infer(root, self.shapes.t_in)
-        return n + out.numel * num_classes + num_classes, exact
+        return n + _head(out, num_classes), exact
+
+    # -- children of this tree, counted from the change alone --------------------------------
+    # A child made by one local change differs from the tree in the changed node and in the
+    # nodes whose input type it alters (following siblings until types agree again, then the
+    # ancestors), as in `edits/fits.py`. These return the model's parameters (mined ops
+    # counted as 0, like `model`), for changes at single-context places only.
+
+    def after_replace(self, path: str, new: Node, num_classes: int) -> int:
+        """Parameters of the model with the (single-context) node at `path` replaced by `new`."""
+        entry = self.shapes.entries[path]
+        t = entry.ins[0]
+        own = self.subtree(new, t)[0] - self.subtree(entry.node, t)[0]
+        return self._base(num_classes) + own + self._up(path, self.shapes.infer(new, t), num_classes)
+
+    def after_insert(self, seq_path: str, index: int, new: Node, num_classes: int) -> int:
+        """Parameters of the model with `new` inserted at `index` of the (single-context) seq."""
+        seq = self.shapes.entries[seq_path]
+        t = self.shapes.entries[child_path(seq_path, index)].ins[0] if index < len(seq.node.children) else seq.outs[0]
+        own = self.subtree(new, t)[0]
+        return self._base(num_classes) + own + self._from(seq_path, index, self.shapes.infer(new, t), num_classes)
+
+    def after_remove(self, path: str, num_classes: int) -> int:
+        """Parameters of the model without the node at `path` (a child of a single-context seq)."""
+        entry = self.shapes.entries[path]
+        own = -self.subtree(entry.node, entry.ins[0])[0]
+        return self._base(num_classes) + own + self._from(entry.parent, entry.index + 1, entry.ins[0], num_classes)  # type: ignore[arg-type]
+
+    def _base(self, num_classes: int) -> int:
+        if num_classes not in self._base_memo:
+            self._base_memo[num_classes] = self.model(self.shapes.arch.root, num_classes)[0]
+        return self._base_memo[num_classes]
+
+    def _from(self, seq_path: str, start: int, t: TensorType, num_classes: int) -> int:
+        """Change in parameters when child `start` of the seq (and so on) now receives `t`."""
+        key = (seq_path, start, t, num_classes)
+        if key not in self._from_memo:
+            self._from_memo[key] = self._from_uncached(seq_path, start, t, num_classes)
+        return self._from_memo[key]
+
+    def _from_uncached(self, seq_path: str, start: int, t: TensorType, num_classes: int) -> int:
+        entries = self.shapes.entries
+        seq = entries[seq_path]
+        delta = 0
+        for j in range(start, len(seq.node.children)):
+            old = entries[child_path(seq_path, j)].ins[0]
+            if t == old:
+                return delta
+            child = seq.node.children[j]
+            delta += self.subtree(child, t)[0] - self.subtree(child, old)[0]
+            t = self.shapes.infer(child, t)
+        return delta + self._up(seq_path, t, num_classes)
+
+    def _up(self, path: str, out: TensorType, num_classes: int) -> int:
+        """Change in parameters after and above the single-context node at `path` now giving `out`."""
+        key = (path, out, num_classes)
+        if key not in self._up_memo:
+            self._up_memo[key] = self._up_uncached(path, out, num_classes)
+        return self._up_memo[key]
+
+    def _up_uncached(self, path: str, out: TensorType, num_classes: int) -> int:
+        entries = self.shapes.entries
+        entry = entries[path]
+        if out == entry.outs[0]:
+            return 0
+        if entry.parent is None:
+            return _head(out, num_classes) - _head(entry.outs[0], num_classes)
+        parent = entries[entry.parent]
+        if parent.node.op == "seq":
+            return self._from(entry.parent, entry.index + 1, out, num_classes)
+        new_own, new_out = self._own(entry.parent, entry.index, out)
+        old_own, _ = self._own(entry.parent, entry.index, entry.outs[0])
+        return new_own - old_own + self._up(entry.parent, new_out, num_classes)
+
+    def _own(self, path: str, index: int, child_out: TensorType) -> tuple[int, TensorType]:
+        """(own parameters, output) of the composite at `path` when its child `index` gives `child_out`."""
+        entry = self.shapes.entries[path]
+        node, spec, p = entry.node, self.shapes.ops.spec(entry.node.op), self.shapes.params(entry.node)
+
+        def out_of(i: int, ti: TensorType) -> TensorType:
+            return child_out if i == index else self.shapes.infer(node.children[i], ti)
+
+        call = spec.call(p, entry.ins[0], Children(lambda i, ti: (_CHILD, out_of(i, ti)), len(node.children)))
+        return call_params(call)[0], spec.shape(p, entry.ins[0], Children(out_of, len(node.children)))
+
+
+def _head(out: TensorType, num_classes: int) -> int:
+    """The automatic classifier head: Linear(flattened width, num_classes)."""
+    return out.numel * num_classes + num_classes
 
 
 def tree_params(arch: Arch, input_shape: tuple[int, ...], num_classes: int) -> int | None:

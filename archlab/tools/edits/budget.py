@@ -23,12 +23,12 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from archlab.tools.ir import Arch, Node
+from archlab.tools.ir import ROOT, Arch, Node, parent_of
 from archlab.tools.params import ParamCounter
 from archlab.tools.shapes import Shapes
 
 from archlab.tools.edits.model import Domain, Edit, trusted_model
-from archlab.tools.edits.transform import transform
+from archlab.tools.edits.transform import change_of, perform
 
 MAX_COMBINATIONS = 512  # an entry with more filled variants than this is dropped under a budget
 
@@ -48,21 +48,38 @@ class BudgetCheck:
 
     def __init__(self, shapes: Shapes, budget: SizeBudget) -> None:
         self.arch: Arch = shapes.arch
+        self.shapes = shapes
         self.budget = budget
         self.counter = ParamCounter(shapes)
 
-    def params(self, root: Node) -> int:
-        """Parameters of the model whose tree is `root` (a lower bound if it holds a mined op)."""
-        return self.counter.model(root, self.budget.num_classes)[0]
-
-    def fits_root(self, root: Node) -> bool:
-        return self.params(root) <= self.budget.max_params
+    def fits_replaced(self, path: str, new: Node) -> bool:
+        """Whether the tree with the single-context node at `path` replaced by `new` fits."""
+        return self.counter.after_replace(path, new, self.budget.num_classes) <= self.budget.max_params
 
     def fits(self, entry: Edit, values: dict[str, Any]) -> bool:
         """Whether `entry` filled with `values` (a listed, legal choice) gives a child within budget."""
         filled = trusted_model(Edit, kind=entry.kind, path=entry.path, fixed={**entry.fixed, **values},
                                free={}, input_shape=entry.input_shape)
-        return self.fits_root(transform(self.arch, filled))
+        return self.child_params(filled) <= self.budget.max_params
+
+    def child_params(self, filled: Edit) -> int:
+        """Parameters of the child `filled` makes (a lower bound if it holds a mined op), counted
+        from the changed place where it is inferred once, else over the whole child."""
+        change = change_of(self.arch.root, filled)
+        classes = self.budget.num_classes
+        if change.action == "replace" and self._single(change.path):
+            return self.counter.after_replace(change.path, change.node, classes)  # type: ignore[arg-type]
+        parent = parent_of(change.path)[0] if change.path != ROOT else None
+        if parent is not None and self._single(parent) and self.shapes.entries[parent].node.op == "seq":
+            if change.action == "insert":
+                return self.counter.after_insert(parent, parent_of(change.path)[1], change.node, classes)  # type: ignore[arg-type]
+            if change.action == "remove":
+                return self.counter.after_remove(change.path, classes)
+        return self.counter.model(perform(self.arch.root, change), classes)[0]
+
+    def _single(self, path: str) -> bool:
+        entry = self.shapes.entries.get(path)
+        return entry is not None and len(entry.ins) == 1
 
     def restrict(self, entry: Edit, domain: Callable[[list[Any]], Domain]) -> Edit | None:
         """`entry` with domains narrowed so every filled value fits; None when nothing does."""

@@ -7,7 +7,7 @@ so the two cannot disagree.
 from __future__ import annotations
 
 from archlab.tools.errors import ArchError
-from archlab.tools.ir import Node, get_node, insert_child, parent_of, replace_node
+from archlab.tools.ir import Node, get_node, parent_of
 
 from archlab.tools.edits.model import MACRO_KINDS, Edit
 
@@ -25,28 +25,41 @@ def dense_stage(out_features: int) -> Node:
     return Node(op="seq", children=[Node(op="linear", params={"out_features": out_features}), Node(op="act")])
 
 
-def macro_root(root: Node, edit: Edit) -> Node:
-    """The new root after the filled macro `edit` (ArchError when it does not apply here)."""
+def macro_change(root: Node, edit: Edit) -> tuple[str, str, Node]:
+    """(action, path, node) of the filled macro `edit`, as `transform.Change` reads them:
+    `insert` the node at path, or `replace` the node at path (ArchError when it does not apply)."""
     kind, path, fixed = edit.kind, edit.path, edit.fixed
     if kind in ("widen", "make_room"):
         node = get_node(root, path)
         if node.op != fixed["op"]:
             raise ArchError(f"node at {path} is {node.op}, not {fixed['op']}")
         param = fixed["param"]
-        return replace_node(root, path, node.model_copy(update={"params": {**node.params, param: fixed[param]}}))
+        return "replace", path, node.model_copy(update={"params": {**node.params, param: fixed[param]}})
     seq_path, index = parent_of(path)
-    if get_node(root, seq_path).op != "seq":
+    seq = get_node(root, seq_path)
+    if seq.op != "seq":
         raise ArchError(f"{seq_path} is not a seq")
     if kind == "downsample":
-        return insert_child(root, seq_path, index, Node(op="pool", params={"mode": fixed["mode"], "kernel": fixed["kernel"]}))
+        return "insert", path, Node(op="pool", params={"mode": fixed["mode"], "kernel": fixed["kernel"]})
     if kind not in ("stem", "deepen"):
         raise ArchError(f"unknown macro kind {kind!r}; kinds: {', '.join(MACRO_KINDS)}")
     if fixed["op"] == "linear":
-        return insert_child(root, seq_path, index, dense_stage(fixed["out_features"]))
-    if "room" in fixed:
-        room = get_node(root, fixed["room"])
-        if room.op != "linear" or parent_of(fixed["room"])[0] != seq_path:
-            raise ArchError(f"room {fixed['room']} is not a linear of {seq_path}")
-        root = replace_node(root, fixed["room"], room.model_copy(
-            update={"params": {**room.params, "out_features": fixed["hidden"]}}))
-    return insert_child(root, seq_path, index, conv_stage(fixed["out_channels"], fixed["kernel"], fixed["pool"]))
+        return "insert", path, dense_stage(fixed["out_features"])
+    stage = conv_stage(fixed["out_channels"], fixed["kernel"], fixed["pool"])
+    if "room" not in fixed:
+        return "insert", path, stage
+    room_seq, room_index = parent_of(fixed["room"])
+    if room_seq != seq_path or room_index < index or seq.children[room_index].op != "linear":
+        raise ArchError(f"room {fixed['room']} is not a linear after {path}")
+    return "replace", seq_path, with_stage(seq, index, stage, room_index, fixed["hidden"])
+
+
+def with_stage(seq: Node, index: int, stage: Node, room: int | None, hidden: int | None) -> Node:
+    """`seq` with `stage` inserted at `index` and, when `room` is given, its linear child at
+    `room` (counted before the insertion) set to `hidden` features."""
+    children = list(seq.children)
+    if room is not None and hidden is not None:
+        linear = children[room]
+        children[room] = linear.model_copy(update={"params": {**linear.params, "out_features": hidden}})
+    children.insert(index, stage)
+    return seq.model_copy(update={"children": children})

@@ -34,14 +34,14 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
 from archlab.tools.errors import ShapeError
-from archlab.tools.ir import ROOT, Node, child_path, iter_nodes, replace_node
+from archlab.tools.ir import ROOT, Node, child_path, iter_nodes
 from archlab.tools.ops.spec import WIDTHS
 from archlab.tools.shapes import Entry, Shapes
 from archlab.tools.tensors import TensorType
 
 from archlab.tools.edits.budget import BudgetCheck
 from archlab.tools.edits.fits import Fits
-from archlab.tools.edits.macro_nodes import conv_stage
+from archlab.tools.edits.macro_nodes import conv_stage, with_stage
 from archlab.tools.edits.model import MACRO_KINDS, Domain, Edit
 
 STAGE_POOLS: dict[str, tuple[int, ...]] = {"stem": (1, 2, 4, 8), "deepen": (1, 2)}
@@ -169,12 +169,7 @@ class Macros:
         return entries
 
     def _stage_seq(self, neck: Neck, seq: Node, c: int, k: int, pool: int, hidden: int | None) -> Node:
-        children = list(seq.children)
-        if hidden is not None and neck.room is not None:
-            room = children[neck.room]
-            children[neck.room] = room.model_copy(update={"params": {**room.params, "out_features": hidden}})
-        children.insert(neck.index, conv_stage(c, k, pool))
-        return seq.model_copy(update={"children": children})
+        return with_stage(seq, neck.index, conv_stage(c, k, pool), neck.room, hidden)
 
     def _stage_valid(self, neck: Neck, seq: Node, c: int, pool: int, hidden: int | None) -> bool:
         """The conv keeps every size ('same' padding), so the kernel never matters here."""
@@ -188,14 +183,17 @@ class Macros:
     def _size(self, neck: Neck, seq: Node, pool: int, widths: list[int],
               hiddens: list[int | None]) -> tuple[int | None, list[int]] | None:
         """(hidden, widths that fit with every kernel) for the widest hidden that admits
-        `SIZED_WIDTH` channels, or else the most channels; None when no stage fits."""
+        `SIZED_WIDTH` channels, or else the most channels; None when no stage fits. Widths are
+        taken narrowest first up to the first that does not fit (a subset is always safe)."""
         assert self.budget is not None
-        root = self.shapes.arch.root
         best: tuple[int | None, list[int]] | None = None
         for hidden in sorted(hiddens, key=lambda h: -(h or 0)):
-            fitting = [c for c in widths if all(
-                self.budget.fits_root(replace_node(root, neck.seq, self._stage_seq(neck, seq, c, k, pool, hidden)))
-                for k in STAGE_KERNELS)]
+            fitting = []
+            for c in widths:  # narrowest first; stop at the first width that breaks the budget
+                if not all(self.budget.fits_replaced(neck.seq, self._stage_seq(neck, seq, c, k, pool, hidden))
+                           for k in STAGE_KERNELS):
+                    break
+                fitting.append(c)
             if fitting and max(fitting) >= SIZED_WIDTH:
                 return hidden, fitting
             if fitting and (best is None or max(fitting) > max(best[1])):
