@@ -52,9 +52,9 @@ class BudgetCheck:
         self.budget = budget
         self.counter = ParamCounter(shapes)
 
-    def fits_replaced(self, path: str, new: Node) -> bool:
-        """Whether the tree with the single-context node at `path` replaced by `new` fits."""
-        return self.counter.after_replace(path, new, self.budget.num_classes) <= self.budget.max_params
+    def replaced_params(self, path: str, new: Node) -> int:
+        """Parameters of the model with the single-context node at `path` replaced by `new`."""
+        return self.counter.after_replace(path, new, self.budget.num_classes)
 
     def fits(self, entry: Edit, values: dict[str, Any]) -> bool:
         """Whether `entry` filled with `values` (a listed, legal choice) gives a child within budget."""

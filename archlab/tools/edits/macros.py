@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
-from archlab.tools.errors import ShapeError
 from archlab.tools.ir import ROOT, Node, child_path, iter_nodes
 from archlab.tools.ops.spec import WIDTHS
 from archlab.tools.shapes import Entry, Shapes
@@ -144,41 +143,38 @@ class Macros:
         seq = self.shapes.entries[neck.seq].node
         pools = [p for p in STAGE_POOLS[kind] if all(s // p >= MIN_SPATIAL for s in neck.t.spatial)]
         room_path = child_path(neck.seq, neck.room) if neck.room is not None else None
-        current = int(self.shapes.params(seq.children[neck.room]).out_features) if neck.room is not None else None  # type: ignore[attr-defined]
-        hiddens = sorted({current, *(w for w in WIDTHS if w < current)}) if current is not None else [None]
+        hiddens: list[int | None] = [None]
+        if room_path is not None:
+            # Types after the room Linear depend only on its width: check it alone (as set_param does).
+            room_out = self.shapes.entries[room_path].outs[0]
+            current = room_out.channels
+            hiddens = [h for h in sorted({current, *(w for w in WIDTHS if w < current)})
+                       if h == current or self.fits.output_change(room_path, room_out.with_channels(h))]
         entries = []
         for pool in pools:
-            def valid(c: int, h: int | None, pool: int = pool) -> bool:
-                return self._stage_valid(neck, seq, c, pool, h)
-            hs = [h for h in hiddens if all(valid(c, h) for c in WIDTHS)]
-            with_room = room_path is not None and bool(hs)
-            hs = hs if with_room else [None]
-            widths = [c for c in WIDTHS if all(valid(c, h) for h in hs)]
+            # Up to the room Linear (which takes any width) types depend only on the channels.
+            widths = [c for c in WIDTHS if self._stage_valid(neck, c, pool)]
             if not widths:
                 continue
-            fixed: dict[str, Any] = {"op": "conv", "pool": pool, **({"room": room_path} if with_room else {})}
-            free = {"out_channels": widths, "kernel": list(STAGE_KERNELS), **({"hidden": hs} if with_room else {})}
+            fixed: dict[str, Any] = {"op": "conv", "pool": pool, **({"room": room_path} if room_path else {})}
+            free = {"out_channels": widths, "kernel": list(STAGE_KERNELS), **({"hidden": hiddens} if room_path else {})}
             if self.budget is not None:
-                sized = self._size(neck, seq, pool, widths, hs)
+                sized = self._size(neck, seq, pool, widths, hiddens)
                 if sized is None:
                     continue
                 hidden, widths = sized
                 free = {"out_channels": widths, "kernel": list(STAGE_KERNELS)}
-                fixed = {**fixed, **({"hidden": hidden} if with_room else {})}
+                fixed = {**fixed, **({"hidden": hidden} if room_path else {})}
             entries.append(self.menu.edit(kind, neck.where, fixed, {k: self.menu.domain(v) for k, v in free.items()}))
         return entries
 
     def _stage_seq(self, neck: Neck, seq: Node, c: int, k: int, pool: int, hidden: int | None) -> Node:
         return with_stage(seq, neck.index, conv_stage(c, k, pool), neck.room, hidden)
 
-    def _stage_valid(self, neck: Neck, seq: Node, c: int, pool: int, hidden: int | None) -> bool:
-        """The conv keeps every size ('same' padding), so the kernel never matters here."""
-        try:
-            out = self.shapes.infer(self._stage_seq(neck, seq, c, STAGE_KERNELS[0], pool, hidden),
-                                    self.shapes.entries[neck.seq].ins[0])
-        except ShapeError:
-            return False
-        return self.fits.output_change(neck.seq, out)
+    def _stage_valid(self, neck: Neck, c: int, pool: int) -> bool:
+        """Is the tree valid with a `c`-channel stage at the neck? ('same' padding: the kernel never matters)."""
+        out = self.shapes.infer_or_none(conv_stage(c, STAGE_KERNELS[0], pool), neck.t)
+        return out is not None and self.fits.insert_type(neck.seq, neck.index, out)
 
     def _size(self, neck: Neck, seq: Node, pool: int, widths: list[int],
               hiddens: list[int | None]) -> tuple[int | None, list[int]] | None:
@@ -186,12 +182,16 @@ class Macros:
         `SIZED_WIDTH` channels, or else the most channels; None when no stage fits. Widths are
         taken narrowest first up to the first that does not fit (a subset is always safe)."""
         assert self.budget is not None
+        counter, cap = self.budget.counter, self.budget.budget.max_params
+        k0 = STAGE_KERNELS[0]
+        # The kernel changes only the stage's own weights: count the tree once per (width, hidden).
+        extra = {c: max(counter.subtree(conv_stage(c, k, pool), neck.t)[0] for k in STAGE_KERNELS)
+                 - counter.subtree(conv_stage(c, k0, pool), neck.t)[0] for c in widths}
         best: tuple[int | None, list[int]] | None = None
         for hidden in sorted(hiddens, key=lambda h: -(h or 0)):
             fitting = []
             for c in widths:  # narrowest first; stop at the first width that breaks the budget
-                if not all(self.budget.fits_replaced(neck.seq, self._stage_seq(neck, seq, c, k, pool, hidden))
-                           for k in STAGE_KERNELS):
+                if self.budget.replaced_params(neck.seq, self._stage_seq(neck, seq, c, k0, pool, hidden)) + extra[c] > cap:
                     break
                 fitting.append(c)
             if fitting and max(fitting) >= SIZED_WIDTH:
