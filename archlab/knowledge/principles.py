@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 from pathlib import Path
-
-import yaml
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from archlab.knowledge.errors import KnowledgeError

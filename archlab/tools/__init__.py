@@ -29,8 +29,8 @@ from archlab.tools.edits import ALL_KINDS, EDIT_KINDS, MACRO_KINDS, Domain, Edit
 from archlab.tools.errors import ArchError, EditError, MiningError
 from archlab.tools.ir import Arch, MinedOp, MinedParam, Node
 from archlab.tools.metrics import count_flops, count_params, measure_latency
-from archlab.tools.params import tree_params
 from archlab.tools.mining import MiningReport, mine, with_mined
+from archlab.tools.params import tree_params
 from archlab.tools.render import load_rendered, render
 from archlab.tools.shapes import validate
 
