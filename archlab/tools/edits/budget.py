@@ -28,7 +28,7 @@ from archlab.tools.params import ParamCounter
 from archlab.tools.shapes import Shapes
 
 from archlab.tools.edits.model import Domain, Edit, trusted_model
-from archlab.tools.edits.transform import change_of, perform
+from archlab.tools.edits.transform import change_of, new_node, perform
 
 MAX_COMBINATIONS = 512  # an entry with more filled variants than this is dropped under a budget
 
@@ -51,6 +51,9 @@ class BudgetCheck:
         self.shapes = shapes
         self.budget = budget
         self.counter = ParamCounter(shapes)
+        # Insert entries at many places offer the same new nodes: build each once (its
+        # parameters on an input type are then memoised by the counter).
+        self._inserted: dict[tuple[tuple[str, str], ...], Node] = {}
 
     def replaced_params(self, path: str, new: Node) -> int:
         """Parameters of the model with the single-context node at `path` replaced by `new`."""
@@ -58,9 +61,22 @@ class BudgetCheck:
 
     def fits(self, entry: Edit, values: dict[str, Any]) -> bool:
         """Whether `entry` filled with `values` (a listed, legal choice) gives a child within budget."""
-        filled = trusted_model(Edit, kind=entry.kind, path=entry.path, fixed={**entry.fixed, **values},
-                               free={}, input_shape=entry.input_shape)
+        fixed = {**entry.fixed, **values}
+        if entry.kind == "insert":
+            seq_path, index = parent_of(entry.path)
+            if self._single(seq_path):
+                return self.counter.after_insert(seq_path, index, self._insert_node(fixed),
+                                                 self.budget.num_classes) <= self.budget.max_params
+        filled = trusted_model(Edit, kind=entry.kind, path=entry.path, fixed=fixed, free={},
+                               input_shape=entry.input_shape)
         return self.child_params(filled) <= self.budget.max_params
+
+    def _insert_node(self, fixed: dict[str, Any]) -> Node:
+        key = tuple(sorted((k, repr(v)) for k, v in fixed.items()))  # repr: 1, 1.0 and True differ
+        node = self._inserted.get(key)
+        if node is None:
+            node = self._inserted[key] = new_node(fixed)
+        return node
 
     def child_params(self, filled: Edit) -> int:
         """Parameters of the child `filled` makes (a lower bound if it holds a mined op), counted

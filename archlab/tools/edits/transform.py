@@ -35,7 +35,8 @@ class Change:
     node: Node | None = None
 
 
-def _new_node(fixed: dict[str, Any]) -> Node:
+def new_node(fixed: dict[str, Any]) -> Node:
+    """The node an insert, replace or add_branch entry's `fixed` values describe (op or block:NAME)."""
     op = fixed["op"]
     if op.startswith("block:"):
         block = BLOCKS_BY_NAME.get(op[len("block:"):])
@@ -58,10 +59,10 @@ def change_of(root: Node, edit: Edit) -> Change:
         seq_path, _ = parent_of(path)
         if get_node(root, seq_path).op != "seq":
             raise ArchError(f"{seq_path} is not a seq")
-        return Change("insert", path, _new_node(fixed))
+        return Change("insert", path, new_node(fixed))
     node = get_node(root, path)
     if kind == "replace":
-        return Change("replace", path, _new_node(fixed))
+        return Change("replace", path, new_node(fixed))
     if kind == "remove":
         parent_path, _ = parent_of(path)
         if get_node(root, parent_path).op not in ("seq", "parallel"):
@@ -75,7 +76,7 @@ def change_of(root: Node, edit: Edit) -> Change:
     if kind == "wrap_residual":
         return Change("replace", path, Node(op="residual", children=[node]))
     if kind == "add_branch":
-        branch = Node(op="identity") if fixed["op"] == "identity" else _new_node(fixed)
+        branch = Node(op="identity") if fixed["op"] == "identity" else new_node(fixed)
         if node.op == "parallel":
             return Change("replace", path, node.model_copy(update={"children": [*node.children, branch]}))
         return Change("replace", path, Node(op="parallel", params={"merge": fixed["merge"]}, children=[node, branch]))
