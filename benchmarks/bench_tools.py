@@ -3,8 +3,11 @@
 Prints, per size: the menu size and time to enumerate it (edits enumerated per
 second), edits applied per second (each apply re-checks the edit against the
 menu at its place and re-validates the tree), compile time and render+import
-time. The last line is `menu_ms_1000=<median ms for the full menu of a
-1,000-node tree>`. Run: .venv/bin/python benchmarks/bench_tools.py
+time. Side by side on the same trees it times the menu with the macro moves
+(`macros=True`) and, up to 100 nodes, with a size budget as well (every entry
+narrowed to children within the budget, counted in closed form). The last line
+is `menu_ms_1000=<median ms for the default (plain) menu of a 1,000-node tree>`.
+Run: .venv/bin/python benchmarks/bench_tools.py
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 
 import torch
 
-from archlab.tools import Arch, Node, apply, build, legal_edits, load_rendered, render
+from archlab.tools import Arch, Node, SizeBudget, apply, build, legal_edits, load_rendered, render
 from archlab.tools.ir import count_nodes
 
 INPUT_SHAPE = (1, 40)
@@ -79,6 +82,19 @@ def main() -> None:
               f"render_import_ms={render_ms:.1f}")
     print(f"menu_ms_per_node: 10={menu_ms[10] / 10:.3f} 100={menu_ms[100] / 100:.3f} "
           f"1000={menu_ms[1000] / 1000:.3f} (flat = linear)")
+    budget = SizeBudget(max_params=10**9, num_classes=10)  # a loose cap: every entry is judged, none dropped
+    for n in (10, 100, 1000):
+        arch = tree_of(n)
+        repeats = 5 if n < 1000 else 3
+        plain = statistics.median(timed(lambda: legal_edits(arch, INPUT_SHAPE), repeats))
+        macros = statistics.median(timed(lambda: legal_edits(arch, INPUT_SHAPE, macros=True), repeats))
+        line = (f"nodes={n} plain_menu_ms={plain:.1f} macros_menu_ms={macros:.1f} "
+                f"macros_over_plain={macros / plain:.2f}x "
+                f"macro_entries={len(legal_edits(arch, INPUT_SHAPE, macros=True)) - len(legal_edits(arch, INPUT_SHAPE))}")
+        if n <= 100:
+            budgeted = statistics.median(timed(lambda: legal_edits(arch, INPUT_SHAPE, macros=True, budget=budget), 3))
+            line += f" budget_menu_ms={budgeted:.1f} budget_over_plain={budgeted / plain:.1f}x"
+        print(line)
     print(f"menu_ms_1000={menu_ms[1000]:.1f}")
 
 

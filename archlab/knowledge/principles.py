@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from archlab.knowledge.errors import KnowledgeError
 
@@ -24,7 +25,8 @@ class Principle(BaseModel):
     title: str
     rationale: str
     goals: list[str]
-    edits: list[str]
+    edits: list[str]  # "KIND (what it does)", KIND a tools menu kind (plain or macro), preferred first
+    applies_to: list[Literal["vector", "seq", "image", "tokens"]] = Field(default_factory=list)  # empty: any input
 
     def document(self) -> str:
         """The text that is embedded for retrieval."""

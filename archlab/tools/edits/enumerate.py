@@ -22,8 +22,10 @@ from archlab.tools.shapes import Children, Entry, Shapes, checked_shapes
 from archlab.tools.tensors import TensorType
 
 from archlab.tools.edits.blocks import BLOCKS, Block, block_variants
+from archlab.tools.edits.budget import BudgetCheck, SizeBudget
 from archlab.tools.edits.fits import Fits
-from archlab.tools.edits.model import EDIT_KINDS, Domain, Edit, trusted_model
+from archlab.tools.edits.macros import Macros
+from archlab.tools.edits.model import ALL_KINDS, EDIT_KINDS, MACRO_KINDS, Domain, Edit, trusted_model
 from archlab.tools.edits.variants import Variants, compute_variants, with_value
 
 # Params edited by their own kinds rather than set_param.
@@ -40,22 +42,30 @@ NO_BRANCH_AT = frozenset({"identity", "seq", "act", "norm", "dropout", "flatten"
 
 
 def legal_edits(arch: Arch, input_shape: tuple[int, ...], *, donor: Arch | None = None,
-                kinds: Iterable[str] | None = None, path: str | None = None) -> list[Edit]:
+                kinds: Iterable[str] | None = None, path: str | None = None, macros: bool = False,
+                budget: SizeBudget | None = None) -> list[Edit]:
     """The legal menu of `arch` on `input_shape`, optionally only `kinds` and/or at `path`.
 
-    `crossover` entries appear only when a `donor` is given. Raises EditError
-    when the tree itself is invalid or a kind is unknown.
+    By default the plain kinds (EDIT_KINDS); `macros=True` adds the macro moves
+    (MACRO_KINDS: stem, downsample, deepen, widen, make_room; see macros.py), and
+    naming a kind in `kinds` lists it either way. With a `budget`, every entry is
+    narrowed to values whose children fit it (see budget.py) and the conv stages
+    are sized to fit. `crossover` entries appear only when a `donor` is given.
+    Entries are ordered by kind (EDIT_KINDS, then MACRO_KINDS), then tree order.
+    Raises EditError when the tree itself is invalid or a kind is unknown.
     """
-    wanted = set(EDIT_KINDS) if kinds is None else set(kinds)
-    unknown = sorted(wanted - set(EDIT_KINDS))
+    wanted = set(EDIT_KINDS + (MACRO_KINDS if macros else ())) if kinds is None else set(kinds)
+    unknown = sorted(wanted - set(ALL_KINDS))
     if unknown:
-        raise EditError(f"unknown edit kind {unknown[0]!r}; kinds: {', '.join(EDIT_KINDS)}")
+        raise EditError(f"unknown edit kind {unknown[0]!r}; kinds: {', '.join(ALL_KINDS)}")
+    if budget is not None and not isinstance(budget, SizeBudget):
+        raise EditError(f"budget must be a SizeBudget, got {type(budget).__name__}")
     try:
         shapes = checked_shapes(arch, input_shape)
     except ArchError as exc:
         raise EditError(f"cannot list edits: {exc}") from None
     with _gc_paused():
-        return _Menu(shapes, path).collect(wanted, donor)
+        return _Menu(shapes, path, BudgetCheck(shapes, budget) if budget is not None else None).collect(wanted, donor)
 
 
 @contextmanager
@@ -76,8 +86,9 @@ def _gc_paused() -> Iterator[None]:
 
 
 class _Menu:
-    def __init__(self, shapes: Shapes, path: str | None) -> None:
+    def __init__(self, shapes: Shapes, path: str | None, budget: BudgetCheck | None = None) -> None:
         self.shapes = shapes
+        self.budget = budget
         self.fits = Fits(shapes)
         self.only = path
         self.input_shape = list(shapes.t_in.shape)
@@ -118,7 +129,7 @@ class _Menu:
         return self._variants[key]
 
     def collect(self, wanted: set[str], donor: Arch | None) -> list[Edit]:
-        by_kind: dict[str, list[Edit]] = {k: [] for k in EDIT_KINDS}
+        by_kind: dict[str, list[Edit]] = {k: [] for k in ALL_KINDS}
         makers: dict[str, Callable[[str, Entry], Iterable[Edit]]] = {
             "insert": self.insert, "remove": self.remove, "replace": self.replace,
             "set_param": self.set_param, "wrap_residual": self.wrap_residual,
@@ -132,7 +143,13 @@ class _Menu:
                     by_kind[kind].extend(makers[kind](path, entry))
             if donor_nodes:
                 by_kind["crossover"].extend(self.crossover(path, entry, donor_nodes))
-        return [e for k in EDIT_KINDS for e in by_kind[k]]
+        if self.budget is not None:
+            for kind in EDIT_KINDS:
+                kept = (self.budget.restrict(e, self.domain) for e in by_kind[kind])
+                by_kind[kind] = [e for e in kept if e is not None]
+        if wanted & set(MACRO_KINDS):
+            by_kind.update(Macros(self, self.budget).collect(wanted))
+        return [e for k in ALL_KINDS for e in by_kind[k]]
 
     # -- per-kind makers -------------------------------------------------------------
     def set_param(self, path: str, entry: Entry) -> Iterable[Edit]:

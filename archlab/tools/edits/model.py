@@ -16,9 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from archlab.tools.errors import EditError
 
 EditKind = Literal["insert", "remove", "replace", "set_param", "wrap_residual", "add_branch",
-                   "swap_act", "swap_norm", "crossover", "cell_edge"]
+                   "swap_act", "swap_norm", "crossover", "cell_edge",
+                   "stem", "downsample", "deepen", "widen", "make_room"]
+# The plain kinds: what `legal_edits` lists by default.
 EDIT_KINDS: tuple[str, ...] = ("insert", "remove", "replace", "set_param", "wrap_residual",
                                "add_branch", "swap_act", "swap_norm", "crossover", "cell_edge")
+# Macro moves (edits/macros.py): listed with `legal_edits(..., macros=True)` or when named in `kinds`.
+MACRO_KINDS: tuple[str, ...] = ("stem", "downsample", "deepen", "widen", "make_room")
+ALL_KINDS: tuple[str, ...] = EDIT_KINDS + MACRO_KINDS
 
 
 class Domain(BaseModel):
@@ -145,11 +150,12 @@ class Edit(BaseModel):
         return self.fill({name: d.sample(rng) for name, d in self.free.items()})
 
     def describe(self) -> str:
-        """One line for a prompt menu, e.g. `set_param root.2 conv.kernel in {3,5,7,9}`."""
+        """One line for a prompt menu, e.g. `set_param root.2 conv.kernel in {3,5,7,9}` or
+        `stem root.0 conv pool=4 room=root.1 hidden=48 out_channels in {8,16,24,32} kernel in {3,5,7}`."""
         what = self.fixed.get("op") or ""
-        if self.kind == "set_param":
+        if "param" in self.fixed:  # set_param, widen, make_room
             param = self.fixed.get("param", "")
-            head = f"set_param {self.path} {what}.{param}"
+            head = f"{self.kind} {self.path} {what}.{param}"
             if self.is_filled:
                 return f"{head}={_short(self.fixed.get(param))}"
             return f"{head} in {self.free[param].describe()}"
