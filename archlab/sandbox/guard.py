@@ -212,6 +212,17 @@ def make_audit_hook(scratch: Path, read_roots: list[str] | None = None,
     return hook
 
 
+def oom_kills() -> int:
+    """How many processes the kernel's out-of-memory killer has killed since boot (machine-wide)."""
+    try:
+        for line in Path("/proc/vmstat").read_text().splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return -1
+
+
 def _status_kb(field: str) -> int:
     try:
         with open("/proc/self/status") as fh:

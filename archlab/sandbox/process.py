@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from archlab.errors import one_line
 from archlab.records import FailureKind, Result
 from archlab.sandbox import protocol
+from archlab.sandbox.guard import oom_kills
 from archlab.sandbox.evaluate import WEIGHTS_NAME
 from archlab.sandbox.jail import Launch
 from archlab.sandbox.requests import EvalRequest
@@ -59,6 +60,7 @@ class ZygoteProcess:
         self.proc: subprocess.Popen | None = None
         self.ready: dict = {}
         self.aborted = False  # killed on purpose from another thread (the executor is closing)
+        self._oom_before = -1
         self._to_zygote = self._from_zygote = -1
 
     @property
@@ -92,6 +94,7 @@ class ZygoteProcess:
         """Run one request; a Result when the exchange itself failed (timeout, dead jail, forged reply)."""
         start = time.monotonic()
         deadline = start + req.limits.time_s
+        self._oom_before = oom_kills()
         rid, nonce = secrets.token_hex(8), secrets.token_hex(16)
         wire_req = req.model_dump(mode="json")
         if req.weights_path:
@@ -176,9 +179,9 @@ class ZygoteProcess:
         if aborted:
             return Result(status="failed", failure="crashed", fidelity=req.fidelity, wall_s=wall_s,
                           error="the sandbox was stopped during the evaluation")
-        if code in (-signal.SIGKILL, 128 + signal.SIGKILL):
+        if code in (-signal.SIGKILL, 128 + signal.SIGKILL) and oom_kills() != self._oom_before:
             return Result(status="failed", failure="memory", fidelity=req.fidelity, wall_s=wall_s,
-                          error="the sandbox was killed by SIGKILL, most likely by the kernel's out-of-memory killer"
+                          error="the sandbox was killed by the kernel's out-of-memory killer"
                                 + (f"\n{tail}" if tail else ""))
         how = f"exit code {code}" if code is not None and code >= 0 else f"signal {-code}" if code else one_line(exc)
         return Result(status="failed", failure="crashed", fidelity=req.fidelity, wall_s=wall_s,
@@ -188,9 +191,8 @@ class ZygoteProcess:
 def _parse_report(raw: bytes, header: ZygoteReply) -> tuple[ChildReport | None, FailureKind | None, str]:
     """The child's report, or None with the failure kind and one line saying why there is none."""
     status = header.exit
-    if status.signal == signal.SIGKILL:
-        return None, "memory", ("the evaluation process was killed by SIGKILL, most likely by the kernel's "
-                                "out-of-memory killer")
+    if status.signal == signal.SIGKILL and status.oom:
+        return None, "memory", "the evaluation process was killed by the kernel's out-of-memory killer"
     if header.truncated:
         return None, "sandbox", "the evaluation's report was larger than the limit"
     if not raw:

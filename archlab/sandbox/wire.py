@@ -126,6 +126,7 @@ class ExitStatus(BaseModel):
 
     code: int | None = None
     signal: int | None = None
+    oom: bool = False  # the kernel's out-of-memory killer fired while it ran
 
 
 class ZygoteReply(BaseModel):

@@ -110,6 +110,7 @@ class Server:
         scratch = self.scratch_root / f"eval-{self.count}"
         scratch.mkdir(mode=0o700)
         read_fd, write_fd = os.pipe()
+        oom_before = guard.oom_kills()
         started = time.perf_counter()
         pid = os.fork()
         if pid == 0:
@@ -121,6 +122,7 @@ class Server:
         nonce = protocol.receive(self.in_fd, time.monotonic() + NONCE_TIMEOUT_S)  # only now: the child is gone from the channel
         report, truncated, status, leftovers = self.collect(pid, read_fd)
         os.close(read_fd)
+        status["oom"] = guard.oom_kills() != oom_before
         weights = _read_weights(scratch / WEIGHTS_NAME) if message.get("req", {}).get("weights_path") else None
         leftovers += self.wipe(scratch)
         header = {"type": "reply", "id": str(message.get("id", "")), "nonce": str(nonce.get("nonce", "")),
