@@ -9,6 +9,9 @@ in-process mock gives, seeded by the request's `seed` field.
 
 Faults are drawn per request from a seeded generator: HTTP 429, HTTP 500, a
 delay past the client's timeout, a malformed JSON body, or a truncated answer.
+The `hostile` mode is not drawn: when on, every module-writing answer is an
+attack on the sandbox (a shell command, file writes, a forged result, in
+turn; see `mock/hostile.py`), which is how the sandbox is tested end to end.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pydantic import BaseModel, Field
 
 from archlab.llm import mock
+from archlab.llm.mock.blocks import task_marker
+from archlab.llm.mock.hostile import HOSTILE_KINDS, hostile_module
 
 FAULT_KINDS = ("rate_limit", "server_error", "delay", "malformed", "truncated")
 
@@ -39,6 +44,8 @@ class FaultConfig(BaseModel):
     truncated: float = Field(0.0, ge=0, le=1)  # 200 with the answer cut in half
     delay_s: float = Field(2.0, ge=0)
     seed: int = 0
+    hostile: bool = False  # every module-writing answer attacks the sandbox (shell, write, forge, in turn)
+    hostile_target: str = "/tmp"  # the host folder the hostile modules aim their writes at
 
     @classmethod
     def uniform(cls, total: float, *, delay_s: float = 2.0, seed: int = 0) -> "FaultConfig":
@@ -62,6 +69,15 @@ class _FaultDice:
         self._rng = random.Random(faults.seed)
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+
+    def hostile_answer(self, messages: list[dict]) -> str | None:
+        """The next attack when the hostile mode is on and this is a module-writing request."""
+        if not self.faults.hostile or task_marker(mock.prompt_text(messages)) != "coder-module":
+            return None
+        with self._lock:
+            kind = HOSTILE_KINDS[self.counts["hostile"] % len(HOSTILE_KINDS)]
+            self.counts["hostile"] += 1
+        return json.dumps(hostile_module(kind, self.faults.hostile_target), sort_keys=True)
 
     def draw(self) -> str:
         with self._lock:
@@ -140,7 +156,7 @@ def _make_handler(dice: _FaultDice) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "delay":
                 time.sleep(dice.faults.delay_s)
-            content = mock.reply(messages, seed=int(request.get("seed") or 0))
+            content = dice.hostile_answer(messages) or mock.reply(messages, seed=int(request.get("seed") or 0))
             model = str(request.get("model") or "mock")
             if fault == "malformed":
                 body = json.dumps(_completion(model, content, messages, "stop")).encode()
