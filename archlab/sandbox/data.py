@@ -230,11 +230,21 @@ def _sha256(path: Path) -> str:
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+
+def atomic_write(path: Path, write) -> Path:  # type: ignore[no-untyped-def]
+    """Call `write(file)` on a temporary file in `path`'s folder, then rename it to `path`.
+
+    A crash leaves no half-written file behind (the report room has its own
+    copy of this for text; rooms do not import each other's helpers).
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path

@@ -84,7 +84,8 @@ class Grader:
     def grade(self, req: EvalRequest, report: ChildReport, trusted: TrustedCosts | None,
               weights: bytes | None = None) -> Result:
         """The Result of `req` from the child's report; ClaimError when a claim does not add up."""
-        facts: dict = {"fidelity": req.fidelity, "device": report.device, "peak_mem_mb": report.peak_mem_mb}
+        facts: dict = {"fidelity": 0.0 if req.kind == "mine" else req.fidelity, "device": report.device,
+                       "peak_mem_mb": report.peak_mem_mb}
         if report.violations:  # recorded by the audit hook even if the candidate caught the exception
             more = f" (and {len(report.violations) - 1} more refusals)" if len(report.violations) > 1 else ""
             return Result(status="failed", failure="sandbox", error="\n".join(
@@ -161,28 +162,26 @@ class Grader:
                 for p in report.curve]
 
     def _logits(self, wire: WireArray | None, n: int, split: str) -> np.ndarray:
-        if wire is None or wire.dtype != "float32":
-            raise ClaimError(f"no float32 {split} logits in the reply")
-        try:
-            logits = wire.decode()
-        except ValueError as exc:
-            raise ClaimError(f"{split} logits: {exc}") from None
-        if logits.shape != (n, self.classes):
-            raise ClaimError(f"{split} logits have shape {logits.shape}, expected ({n}, {self.classes})")
-        return logits
+        return self._decode(wire, "float32", (n, self.classes), f"{split} logits")
 
     def _classes(self, wire: WireArray | None, n: int, what: str) -> np.ndarray:
-        if wire is None or wire.dtype != "int64":
-            raise ClaimError(f"no class ids for the {what} inputs in the reply")
-        try:
-            pred = wire.decode()
-        except ValueError as exc:
-            raise ClaimError(f"{what} class ids: {exc}") from None
-        if pred.shape != (n,):
-            raise ClaimError(f"{what} class ids have shape {pred.shape}, expected ({n},)")
+        pred = self._decode(wire, "int64", (n,), f"{what} class ids")
         if n and (pred.min() < 0 or pred.max() >= self.classes):
             raise ClaimError(f"{what} class ids outside 0..{self.classes - 1}")
         return pred
+
+    @staticmethod
+    def _decode(wire: WireArray | None, dtype: str, shape: tuple[int, ...], what: str) -> np.ndarray:
+        """The array, of exactly this dtype and shape; ClaimError otherwise."""
+        if wire is None or wire.dtype != dtype:
+            raise ClaimError(f"no {dtype} {what} in the reply")
+        try:
+            array = wire.decode()
+        except ValueError as exc:
+            raise ClaimError(f"{what}: {exc}") from None
+        if array.shape != shape:
+            raise ClaimError(f"{what} have shape {array.shape}, expected {shape}")
+        return array
 
     def _probe(self, req: EvalRequest, report: ChildReport) -> np.ndarray:
         n = min(TRAIN_PROBE, len(self.labels.y_train))

@@ -27,13 +27,15 @@ from archlab.sandbox import protocol
 from archlab.sandbox.guard import oom_kills
 from archlab.sandbox.evaluate import WEIGHTS_NAME
 from archlab.sandbox.jail import Launch
+from archlab.sandbox.procfs import process_tree, running
 from archlab.sandbox.requests import EvalRequest
 from archlab.sandbox.wire import ChildReport, ZygoteConfig, ZygoteReply
 
+KILL_WAIT_S = 10.0
 START_TIMEOUT_S = 180.0  # importing torch on a loaded 2-core machine can take a while
 STDERR_TAIL_LINES = 12
 MAX_REPORT = 128 * 2**20
-MAX_WEIGHTS = 2 * 2**30 + 1
+MAX_WEIGHTS = protocol.MAX_MESSAGE
 
 
 class WorkerStartError(RuntimeError):
@@ -73,7 +75,7 @@ class ZygoteProcess:
         self._from_zygote, child_out = os.pipe()
         cmd = [*self.launch.prefix, *self.launch.python, "-m", "archlab.sandbox.zygote",
                "--in-fd", str(child_in), "--out-fd", str(child_out)]
-        with open(self.log, "ab") as log:
+        with open(self.log, "wb") as log:  # a fresh log per zygote: the last one's tail was read before it was replaced
             try:
                 self.proc = subprocess.Popen(cmd, pass_fds=(child_in, child_out), cwd=self.launch.cwd,
                                              stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -143,10 +145,16 @@ class ZygoteProcess:
                 pass
 
     def kill(self) -> None:
-        """SIGKILL the jail and release its descriptors."""
+        """SIGKILL the jail, wait until every process that was in it is gone, release its descriptors."""
+        inside = process_tree(self.proc.pid) if self.proc is not None and self.proc.poll() is None else {}
         self.signal_kill()
         if self.proc is not None:
             self.proc.wait()
+        deadline = time.monotonic() + KILL_WAIT_S  # the pid namespace dies with its init, a moment later
+        while inside and time.monotonic() < deadline:
+            inside = {pid: start for pid, start in inside.items() if running(pid, start)}
+            if inside:
+                time.sleep(0.01)
         _close(self._to_zygote, self._from_zygote)
         self._to_zygote = self._from_zygote = -1
 

@@ -16,6 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from archlab.sandbox.procfs import process_start
+
 PREFIXES = ("archlab-sandbox-", "archlab-ray-sandbox-")
 OWNER_FILE = "owner.json"
 
@@ -44,15 +46,3 @@ def remove_stale_roots(parent: Path | None = None) -> list[Path]:
             shutil.rmtree(root, ignore_errors=True)
             removed.append(root)
     return removed
-
-
-def process_start(pid: int) -> int | None:
-    """The start time of process `pid` in clock ticks since boot (None if it does not exist)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    try:
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (IndexError, ValueError):
-        return None

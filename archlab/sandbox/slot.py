@@ -68,7 +68,9 @@ class LocalSlot:
         refused = self.sandbox.refusal(req)
         if refused is not None:
             return refused, None
+        checked = time.perf_counter()
         trusted, early = self._trusted(req)
+        checked = time.perf_counter() - checked
         if early is not None:
             return early, None
         if self.zygote is None or not self.zygote.alive:
@@ -81,10 +83,13 @@ class LocalSlot:
         outcome = self.zygote.exchange(capped)
         if isinstance(outcome, Result):
             return outcome, None
+        graded = time.perf_counter()
         result = self._judge(req, outcome, trusted)
+        graded = time.perf_counter() - graded
         result.wall_s = outcome.wall_s
-        if outcome.report is not None:
-            self.timings.append((outcome.header.fork_ms, max(0.0, outcome.wall_s - outcome.report.eval_s) * 1000))
+        if outcome.report is not None:  # the sandbox's own cost: trusted checks, fork, sweep, transfer, grading
+            outside = max(0.0, outcome.wall_s - outcome.report.eval_s) + checked + graded
+            self.timings.append((outcome.header.fork_ms, outside * 1000))
         return result, (outcome.weights if result.ok and req.weights_path else None)
 
     def heal(self) -> None:

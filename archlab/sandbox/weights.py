@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 from pathlib import Path
 
 from archlab.errors import one_line
 from archlab.sandbox.costs import TrustedCosts
+from archlab.sandbox.data import atomic_write
 
-MAX_BYTES = 2 * 2**30
+MAX_BYTES = 256 * 2**20  # one protocol frame (about 64 million float32 parameters)
 BYTES_PER_ELEMENT_MAX = 8  # float64 is the widest dtype a sane checkpoint of this size carries
 HEADER_SLACK = 1 << 20
 
@@ -73,15 +73,7 @@ def check_weights(data: bytes, trusted: TrustedCosts, claimed_params: int | None
 
 
 def write_atomic(data: bytes, path: str | Path) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    """Write `data` to `path` (folders made as needed) through a temporary file and a rename."""
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, lambda fh: fh.write(data))

@@ -39,6 +39,7 @@ from torch import nn
 from archlab.sandbox import guard, proxies, protocol
 from archlab.sandbox.child import run_child
 from archlab.sandbox.evaluate import WEIGHTS_NAME, Workbench, mine_source, prepare, save_weights
+from archlab.sandbox.procfs import stat_fields
 from archlab.sandbox.tasks import Task
 from archlab.sandbox.trainer import predict, train
 from archlab.sandbox.wire import ChildReport, WireArray, ZygoteConfig
@@ -47,7 +48,7 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 MAX_REPORT = 128 * 2**20  # bytes of child report relayed; beyond this the reply is marked truncated
-MAX_WEIGHTS = 2 * 2**30
+MAX_WEIGHTS = protocol.MAX_MESSAGE  # 256 MiB: one frame (about 64 million float32 parameters)
 EXIT_GRACE_S = 5.0  # a child that closed its report pipe gets this long to exit before it is killed
 SWEEP_TIMEOUT_S = 10.0
 NONCE_TIMEOUT_S = 30.0
@@ -263,14 +264,8 @@ def _descendants(child: int) -> list[int]:
     """Without a pid namespace: our children (orphans are re-parented to us) and the child's group."""
     me, found = os.getpid(), []
     for name in _entries("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        try:
-            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        ppid, pgid = int(fields[1]), int(fields[2])
-        if ppid == me or pgid == child:
+        fields = stat_fields(int(name)) if name.isdigit() and int(name) != me else None
+        if fields and (int(fields[1]) == me or int(fields[2]) == child):
             found.append(int(name))
     return found
 

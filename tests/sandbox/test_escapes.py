@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -30,30 +29,12 @@ import pytest
 from archlab.records import Result
 from archlab.sandbox import EvalRequest, Limits, make_executor
 from archlab.tools import seeds
-from sandbox_helpers import mined, quick_limits, request
+from sandbox_helpers import descendants, mined, quick_limits, request, spawn_source
 
 pytestmark = pytest.mark.slow
 
 MARK = f"archlab-escape-{uuid.uuid4().hex[:12]}"  # every process an attack starts carries this in its argv
-SPAWN = textwrap.dedent('''
-    import _posixsubprocess, sys
-    def spawn_argv(argv, setsid=False):
-        """Start a program without the audited subprocess/os paths: the hook never sees it."""
-        r, w = os.pipe()
-        pid = _posixsubprocess.fork_exec(argv, [os.fsencode(argv[0])], True, (w,), None, None,
-                                         -1, -1, -1, -1, -1, -1, r, w, True, setsid, -1, None, None, None, -1,
-                                         None, False)
-        os.close(w)
-        err = os.read(r, 4096)
-        os.close(r)
-        if err:
-            os.waitpid(pid, 0)
-            raise OSError(err.decode(errors="replace"))
-        return pid
-    def spawn(code, setsid=False):
-        """An unhooked Python inside the jail, running `code`."""
-        return spawn_argv([sys.executable, "-c", code, "MARK"], setsid)
-''').replace("MARK", MARK)
+SPAWN = spawn_source(MARK)
 
 
 @pytest.fixture(scope="module")
@@ -117,20 +98,7 @@ def marked_processes() -> list[int]:
 
 def jail_processes(executor) -> list[int]:
     """Every process inside the executor's jail (its bubblewrap's descendants): an idle jail has two."""
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(name))
-    found, stack = [], list(children.get(executor.slots[0].zygote.proc.pid, []))
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, []))
-    return found
+    return descendants([executor.slots[0].zygote.proc.pid])
 
 
 def assert_contained(executor, honest: Result, host: dict) -> None:

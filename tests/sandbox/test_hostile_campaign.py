@@ -10,7 +10,6 @@ violations in its report; nothing may appear in the folder the attacks aim at.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import git
 import pytest

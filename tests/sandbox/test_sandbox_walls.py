@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archlab.sandbox import EvalRequest, Limits, make_executor
+from archlab.sandbox import EvalRequest, make_executor
 from archlab.sandbox import scratch as scratch_roots
 from archlab.sandbox.costs import TrustedCosts
 from archlab.sandbox.weights import WeightsError, check_weights
 from archlab.tools import seeds
-from sandbox_helpers import cnn, mined, request
+from sandbox_helpers import cnn, descendants, mined, request, spawn_source
 
 MODULE = ("import torch\nfrom torch import nn\n\nclass Gate(nn.Module):\n    def __init__(self, channels: int = 1):\n"
           "        super().__init__()\n        self.w = nn.Parameter(torch.ones(channels, 1))\n\n"
@@ -56,6 +56,7 @@ def test_without_a_jail_model_written_code_is_refused_and_built_in_trees_still_t
 
 def test_unsafe_sandbox_runs_model_written_code_with_the_weaker_walls(cache_dir):
     notices: list[str] = []
+    mark = f"archlab-fallback-{os.getpid()}"
     with make_executor("mnist1d", workers=1, cache_dir=cache_dir, device="cpu", jail=False, unsafe_sandbox=True,
                        notice=notices.append) as executor:
         assert "runs anyway" in notices[0]
@@ -63,6 +64,12 @@ def test_unsafe_sandbox_runs_model_written_code_with_the_weaker_walls(cache_dir)
         assert result.ok, result.error
         refused = executor.submit(request(mined("os.system('true')"))).result(timeout=300)
         assert refused.failure == "sandbox"  # the audit hook still stands
+        spinner = mined("pass", init_body="spawn('while True: pass', setsid=True)", module_body=spawn_source(mark))
+        left = executor.submit(request(spinner, steps=5)).result(timeout=300)
+        assert left.failure == "sandbox" and "left a process running" in left.error, left.error
+        assert not _marked(mark)  # without a pid namespace the zygote still kills what the child left
+        again = executor.submit(request(seeds.mlp(), steps=5)).result(timeout=300)
+        assert again.ok, again.error
 
 
 def test_an_executor_that_requires_the_jail_fails_in_one_line_when_there_is_none(cache_dir, monkeypatch):
@@ -161,7 +168,7 @@ def test_jails_die_with_the_process_that_started_them(cache_dir, tmp_path):
     owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     *pids, root = owner.stdout.readline().split()
-    jail = _descendants([int(p) for p in pids])
+    jail = descendants([int(p) for p in pids])
     assert len(jail) >= 4  # each slot: bubblewrap's init and the zygote
     owner.send_signal(signal.SIGKILL)
     owner.wait()
@@ -173,26 +180,20 @@ def test_jails_die_with_the_process_that_started_them(cache_dir, tmp_path):
     assert Path(root) in scratch_roots.remove_stale_roots(Path(root).parent)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _descendants(roots: list[int]) -> list[int]:
-    children: dict[int, list[int]] = {}
+def _marked(mark: str) -> list[int]:
+    found = []
     for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(name))
-    found, stack = [], [c for r in roots for c in children.get(r, [])]
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, []))
-    return found
+        try:
+            if name.isdigit() and mark in Path(f"/proc/{name}/cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(name))
+        except OSError:
+            continue
+    return [pid for pid in found if _alive(pid) and pid != os.getpid()]
+
+
+def _alive(pid: int) -> bool:
+    from archlab.sandbox.procfs import stat_fields
+
+    fields = stat_fields(pid)
+    return bool(fields) and fields[0] != "Z"
+
