@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     config = ZygoteConfig.model_validate(protocol.receive(args.in_fd)["config"])
     if config.die_with_parent:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    torch.set_num_threads(config.threads)
+    # One thread here, whatever the evaluations get: GNU OpenMP cannot start a thread pool in a child forked
+    # from a process whose pool already ran (the child would hang); each child sets its own thread count.
+    torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True, warn_only=True)
     bench = prepare(Task.model_validate(config.task), config.device)
     warm_up(bench, Path(config.scratch_root))

@@ -197,3 +197,15 @@ def _alive(pid: int) -> bool:
     fields = stat_fields(pid)
     return bool(fields) and fields[0] != "Z"
 
+
+
+def test_evaluations_may_use_several_threads(cache_dir):
+    """A forked child starts its own OpenMP pool (the zygote never runs one, or the child would hang)."""
+    from archlab.sandbox import Limits
+
+    with make_executor("mnist1d", workers=1, cache_dir=cache_dir, device="cpu", limits=Limits(threads=2),
+                       notice=None) as executor:
+        for seed in range(2):
+            result = executor.submit(request(cnn(), steps=20, seed=seed, limits=Limits(threads=2, time_s=120))
+                                     ).result(timeout=300)
+            assert result.ok, result.error
