@@ -307,6 +307,33 @@ def test_a_module_cannot_forge_its_result(jailed, honest, host, body, says):
     assert_contained(jailed, honest, host)
 
 
+def test_a_module_cannot_reach_the_zygotes_channel_or_memory(jailed, honest, host):
+    """The zygote is not dumpable: its descriptors (the channel to the parent), memory and environment are
+    out of reach through /proc, even for an unhooked process of the same uid in the same jail."""
+    steal = textwrap.dedent('''
+        import os
+        args = open("/proc/2/cmdline", "rb").read().split(b"\\0")
+        out = args[args.index(b"--out-fd") + 1].decode()
+        for what, grab in [("fds", lambda: os.listdir("/proc/2/fd")),
+                           ("channel", lambda: os.open(f"/proc/2/fd/{out}", os.O_WRONLY)),
+                           ("memory", lambda: open("/proc/2/mem", "rb").read(1)),
+                           ("environment", lambda: open("/proc/2/environ", "rb").read())]:
+            try:
+                grab()
+                print("GOT", what)
+            except OSError as exc:
+                print("DENIED", what, type(exc).__name__)
+    ''')
+    body = (f"pid = spawn({steal!r})\n_, status = os.waitpid(pid, 0)\n"
+            "raise RuntimeError('tried the zygote')")
+    result = attack(jailed, forward=body)
+    assert result.failure == "crashed" and "tried the zygote" in result.error, result.error
+    log = jailed.slots[0].zygote.stderr_tail(400)
+    assert all(f"DENIED {what}" in log for what in ("fds", "channel", "memory", "environment")), log
+    assert "GOT" not in log
+    assert_contained(jailed, honest, host)
+
+
 def test_replies_not_bound_to_the_request_are_recorded_failures(mnist1d, tmp_path):
     """A zygote that answers with the wrong nonce (what a forged reply would look like) is never believed."""
     from archlab.sandbox.jail import Launch
