@@ -209,3 +209,28 @@ def test_evaluations_may_use_several_threads(cache_dir):
             result = executor.submit(request(cnn(), steps=20, seed=seed, limits=Limits(threads=2, time_s=120))
                                      ).result(timeout=300)
             assert result.ok, result.error
+
+
+def test_unsafe_sandbox_travels_from_the_command_line_to_the_executor(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from archlab import cli
+    from archlab.campaign import rooms
+    from archlab.campaign.config import read_config, settings_from
+    from archlab.records import CampaignSpec
+
+    seen: dict = {}
+    monkeypatch.setattr(cli, "_run_with_view", lambda run, settings: seen.setdefault("settings", settings))
+    monkeypatch.setattr(cli, "plan_spec", lambda goal, overrides, settings: CampaignSpec(goal=goal))
+    assert CliRunner().invoke(cli.app, ["run", "a goal", "--unsafe-sandbox"]).exit_code == 0
+    assert seen["settings"].unsafe_sandbox is True
+    seen.clear()
+    assert CliRunner().invoke(cli.app, ["run", "a goal"]).exit_code == 0 and seen["settings"].unsafe_sandbox is False
+    config = tmp_path / "c.yaml"
+    config.write_text("unsafe_sandbox: true\n")
+    assert settings_from(read_config(config)).unsafe_sandbox is True
+
+    passed: dict = {}
+    monkeypatch.setattr("archlab.sandbox.executor.make_executor", lambda *a, **kw: passed.update(kw))
+    rooms.make_campaign_executor(CampaignSpec(goal="g"), settings_from({"unsafe_sandbox": True}))
+    assert passed["unsafe_sandbox"] is True
