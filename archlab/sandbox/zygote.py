@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import os
 import select
 import shutil
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of an evaluation become ours to kill and reap
     guard.set_process_limits(processes=config.processes, open_files=config.open_files, file_mb=config.file_mb)
     server = Server(config, bench, args.in_fd, args.out_fd, limit_memory, libc)
+    gc.collect()
+    gc.freeze()  # a child's garbage collections then skip (and do not copy-on-write) every page we hold
     protocol.send(args.out_fd, {"type": "ready", "pid": os.getpid(), "device": bench.device,
                                 "baseline_mb": baseline_mb, "warm_s": time.perf_counter() - started})
     return server.loop()
