@@ -98,13 +98,16 @@ def run(
     seed_arch: Annotated[list[str] | None, typer.Option(
         help="Starting architecture (repeatable): mlp, mnist1d_cnn, nb201 or nb201:CELL.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file with the same keys.")] = None,
+    unsafe_sandbox: Annotated[bool, typer.Option(
+        "--unsafe-sandbox", help="Run model-written modules even where the OS jail (bubblewrap) is unavailable, "
+                                 "with weaker isolation. See docs/SANDBOX.md.")] = False,
 ) -> None:
     """Plan a campaign from GOAL, print the spec, run it, and say where the report is."""
     flags = {"task": task, "out": out, "strategy": strategy.value if strategy else None, "model": model,
              "api_base": api_base, "budget_minutes": budget_minutes, "max_evals": max_evals,
              "max_params": max_params, "workers": workers, "executor": executor.value if executor else None,
              "ray_address": ray_address, "memory": memory, "chroma_url": chroma_url, "seed": seed,
-             "seed_arch": seed_arch or None}
+             "seed_arch": seed_arch or None, "unsafe_sandbox": unsafe_sandbox or None}
     options = merge_options(flags, read_config(config))
     settings = settings_from(options)
     overrides = {"task": options.get("task"), "strategy": options.get("strategy"), "model": options.get("model"),

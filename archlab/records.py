@@ -23,6 +23,7 @@ FailureKind = Literal[
     "diverged",  # NaN/inf loss during training
     "crashed",  # anything else: an exception in forward/backward, a dead worker
     "constraint",  # broke a campaign constraint before training; never trained
+    "sandbox",  # the sandbox refused what the candidate did, or its reply did not add up
 ]
 
 Strategy = Literal["agentic", "evolution", "random"]
@@ -67,6 +68,7 @@ class Result(BaseModel):
     device: str = "cpu"
     peak_mem_mb: float | None = None
     mined_ops: list[dict] = Field(default_factory=list)  # a `mine` request's ops (tools.MinedOp JSON)
+    weights_file: str | None = None  # trained weights (safetensors, checked by the sandbox), if asked for
 
     @property
     def ok(self) -> bool:

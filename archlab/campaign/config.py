@@ -15,7 +15,7 @@ from archlab.campaign.errors import UsageError
 from archlab.campaign.settings import CampaignSettings
 
 RUN_KEYS = {"task", "out", "strategy", "model", "api_base", "budget_minutes", "max_evals", "max_params",
-            "workers", "executor", "ray_address", "memory", "chroma_url", "seed", "seed_arch",
+            "workers", "executor", "ray_address", "memory", "chroma_url", "seed", "seed_arch", "unsafe_sandbox",
             # config-file-only keys: finer knobs that do not deserve a flag
             "max_flops", "max_latency_ms", "max_tokens", "max_cost_usd", "recipe", "embedder",
             "lightweight", "eval_time_s", "report_every_s"}
@@ -55,7 +55,7 @@ def settings_from(options: dict[str, Any]) -> CampaignSettings:
         "chroma_url": options.get("chroma_url"), "api_base": options.get("api_base"),
         "recipe_overrides": options.get("recipe"), "embedder": options.get("embedder"),
         "lightweight": options.get("lightweight"), "eval_time_s": options.get("eval_time_s"),
-        "report_every_s": options.get("report_every_s"),
+        "report_every_s": options.get("report_every_s"), "unsafe_sandbox": options.get("unsafe_sandbox"),
     }
     try:
         return CampaignSettings(**{k: v for k, v in fields.items() if v is not None})

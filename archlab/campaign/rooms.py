@@ -232,7 +232,8 @@ def make_campaign_executor(spec: CampaignSpec, settings: CampaignSettings) -> An
 
     try:
         return make_executor(spec.task, kind=settings.executor, workers=settings.workers,
-                             address=settings.ray_address, cache_dir=settings.resolved_cache_dir())
+                             address=settings.ray_address, cache_dir=settings.resolved_cache_dir(),
+                             unsafe_sandbox=settings.unsafe_sandbox)
     except Exception as exc:
         raise CampaignError(f"could not start the {settings.executor} executor: "
                             f"{' '.join(str(exc).split())}") from None

@@ -53,6 +53,7 @@ class CampaignSettings(BaseModel):
     workers: int = Field(default=2, ge=1)
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    unsafe_sandbox: bool = False  # run model-written code even where the OS jail is unavailable (weaker walls)
     memory_dir: Path | None = None  # None: DIR/index (the campaign's own memory)
     chroma_url: str | None = None
     embedder: Literal["minilm", "hashing"] = "minilm"  # tests use "hashing"

@@ -14,6 +14,9 @@ delay past the client's timeout, a malformed JSON body, or a truncated answer;
 the schema does not allow, which a structured request (`response_format` with a
 JSON schema, honoured here as vLLM or OpenAI do) cannot produce. A server started
 with `api_key` answers HTTP 401 to any other key.
+The `hostile` mode is not drawn: when on, every module-writing answer is an
+attack on the sandbox (a shell command, file writes, a forged result, in
+turn; see `mock/hostile.py`), which is how the sandbox is tested end to end.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from pydantic import BaseModel, Field
 
 from archlab.errors import one_line
 from archlab.llm import mock
+from archlab.llm.mock.blocks import task_marker
+from archlab.llm.mock.hostile import HOSTILE_KINDS, hostile_module
 from archlab.llm.mock.structured import fit
 from archlab.llm.mock_ollama import OLLAMA_ROUTES, ollama_answer
 from archlab.llm.response_format import format_error, schema_in, violations
@@ -50,6 +55,8 @@ class FaultConfig(BaseModel):
     invalid: float = Field(0.0, ge=0, le=1)  # 200 with the answer in an envelope (free text only)
     delay_s: float = Field(2.0, ge=0)
     seed: int = 0
+    hostile: bool = False  # every module-writing answer attacks the sandbox (shell, write, forge, in turn)
+    hostile_target: str = "/tmp"  # the host folder the hostile modules aim their writes at
 
     @classmethod
     def uniform(cls, total: float, *, delay_s: float = 2.0, seed: int = 0) -> "FaultConfig":
@@ -73,6 +80,15 @@ class _FaultDice:
         self._rng = random.Random(faults.seed)
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+
+    def hostile_answer(self, messages: list[dict]) -> str | None:
+        """The next attack when the hostile mode is on and this is a module-writing request."""
+        if not self.faults.hostile or task_marker(mock.prompt_text(messages)) != "coder-module":
+            return None
+        with self._lock:
+            kind = HOSTILE_KINDS[self.counts["hostile"] % len(HOSTILE_KINDS)]
+            self.counts["hostile"] += 1
+        return json.dumps(hostile_module(kind, self.faults.hostile_target), sort_keys=True)
 
     def draw(self) -> str:
         with self._lock:
@@ -196,7 +212,7 @@ def _make_handler(dice: _FaultDice, served: _Served, api_key: str | None = None)
             if fault == "delay":
                 time.sleep(dice.faults.delay_s)
             try:
-                content = _answer(messages, request, fault, served)
+                content = dice.hostile_answer(messages) or _answer(messages, request, fault, served)
             except Exception as error:  # a mock bug is the server's error, said in one line
                 self._error(500, f"mock model failed: {type(error).__name__}: {one_line(error, 300)}", "server_error")
                 return

@@ -1,17 +1,20 @@
-"""archlab.sandbox: train and score candidate trees under a budget, isolated, in warm worker processes.
+"""archlab.sandbox: train and score candidate trees under a budget, in bubblewrap jails.
 
-Public API (see docs/CONTRACTS.md):
+Public API (see docs/CONTRACTS.md and docs/SANDBOX.md):
 
 - `Task`, `TrainRecipe`, `load_task(name, cache_dir) -> Task` (`mnist1d`, `npz:PATH`, `table:PATH`),
   `TaskError` (one line).
-- `EvalRequest`, `Limits`: what to evaluate and under which limits.
+- `EvalRequest`, `Limits`: what to evaluate and under which limits (`weights_path` asks for the
+  trained weights as checked safetensors).
 - `Executor` (protocol), `make_executor(task, kind="local"|"ray", workers=None, address=None,
-  cache_dir=None, device="auto", limits=None)`: futures that always resolve to a `records.Result`.
+  cache_dir=None, device="auto", limits=None, *, unsafe_sandbox=False, jail=None)`: futures that
+  always resolve to a `records.Result`.
 - `proxies.score(arch, task, seed)`: zero-cost proxies (synflow, naswot, grad_norm, proxy_s).
 - `successive_halving(executor, candidates, task, ...)`: promote the best by validation to full budget.
 
-Candidate code (mined ops) only ever runs inside a sandbox worker; nothing
-here knows about agents or language models.
+Candidate code (mined ops, a coder's module) only ever runs inside a jailed
+child process that never sees a validation or test label; the trusted parent
+computes every metric. Nothing here knows about agents or language models.
 """
 
 from archlab.sandbox import proxies

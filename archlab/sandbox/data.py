@@ -148,6 +148,21 @@ def load_splits(path: Path, val_fraction: float, split_seed: int) -> Splits:
                   arrays["x_test"].astype(np.float32, copy=False), arrays["y_test"].astype(np.int64))
 
 
+def save_label_free(splits: Splits, path: Path) -> Path:
+    """Write what a sandbox may see (x_train, y_train, x_val, x_test; never y_val or y_test), read-only for all.
+
+    The trusted parent keeps the validation and test labels; the sandbox gets
+    this file, so a candidate has nothing to grade itself with.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_savez(path, {"x_train": splits.x_train, "y_train": splits.y_train,
+                         "x_val": splits.x_val, "x_test": splits.x_test})
+    path.chmod(0o444)
+    path.parent.chmod(0o755)
+    return path
+
+
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (train, validation) index arrays, each sorted."""
     perm = np.random.default_rng(seed).permutation(n)
@@ -215,11 +230,21 @@ def _sha256(path: Path) -> str:
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+
+def atomic_write(path: Path, write) -> Path:  # type: ignore[no-untyped-def]
+    """Call `write(file)` on a temporary file in `path`'s folder, then rename it to `path`.
+
+    A crash leaves no half-written file behind (the report room has its own
+    copy of this for text; rooms do not import each other's helpers).
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -9,6 +10,7 @@ from typing import Literal, Protocol, runtime_checkable
 from archlab.records import Result
 from archlab.sandbox.requests import EvalRequest, Limits
 from archlab.sandbox.tasks import TaskError, load_task
+from archlab.sandbox.walls import print_notice
 
 
 @runtime_checkable
@@ -28,16 +30,26 @@ class Executor(Protocol):
 
 def make_executor(task: str, kind: Literal["local", "ray"] = "local", workers: int | None = None,
                   address: str | None = None, cache_dir: str | Path | None = None, device: str = "auto",
-                  limits: Limits | None = None, isolate_network: bool | None = None) -> Executor:
+                  limits: Limits | None = None, isolate_network: bool | None = None, *,
+                  unsafe_sandbox: bool = False, jail: bool | None = None,
+                  notice: Callable[[str], None] | None = print_notice) -> Executor:
     """An executor serving `task` (``mnist1d``, ``npz:PATH`` or ``table:PATH``).
 
-    `kind="local"`: a pool of `workers` sandboxed subprocesses (default one per
-    CPU core). `kind="ray"`: the same workers hosted by Ray actors on the
-    cluster at `address` (``None`` starts or joins a local Ray instance).
-    `limits` caps every request (its `memory_mb` is the workers' hard memory
-    cap; a request asking for more gets the cap). `device="auto"` trains on a
-    GPU when the worker sees one. `isolate_network=None` uses ``unshare -rn``
-    when the kernel allows it.
+    `kind="local"`: a pool of `workers` zygotes, each in a bubblewrap jail,
+    forking one fresh process per evaluation (default one per CPU core).
+    `kind="ray"`: the same slots hosted by Ray actors on the cluster at
+    `address` (``None`` starts or joins a local Ray instance). `limits` caps
+    every request (its `memory_mb` is the workers' hard memory cap; a request
+    asking for more gets the cap). `device="auto"` trains on a GPU when the
+    parent sees one.
+
+    The jail: `jail=None` uses bubblewrap when it works here; when it does not
+    (not installed, user namespaces refused), `notice` gets one line saying so
+    and requests that would run model-written code (mining, trees with mined
+    ops) fail as `sandbox` failures unless `unsafe_sandbox=True`; trees of
+    built-in ops still train. `jail=True` requires the jail (WorkerStartError),
+    `jail=False` turns it off (tests of the fallback). `isolate_network` only
+    matters without a jail (``unshare -rn``; None: when the kernel allows it).
 
     The task is checked here, in the caller's process, before any worker
     starts: a bad task raises `TaskError` (one line) and starts nothing.
@@ -56,7 +68,8 @@ def make_executor(task: str, kind: Literal["local", "ray"] = "local", workers: i
         from archlab.sandbox.ray_executor import RayExecutor  # lazy: ray is an optional dependency
 
         return RayExecutor(resolved, workers=workers, address=address, device=device, limits=limits,
-                           isolate_network=isolate_network)
+                           isolate_network=isolate_network, jail=jail, unsafe_sandbox=unsafe_sandbox)
     from archlab.sandbox.pool import LocalExecutor
 
-    return LocalExecutor(resolved, workers=workers, device=device, limits=limits, isolate_network=isolate_network)
+    return LocalExecutor(resolved, workers=workers, device=device, limits=limits, isolate_network=isolate_network,
+                         jail=jail, unsafe_sandbox=unsafe_sandbox, notice=notice)

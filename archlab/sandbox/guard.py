@@ -1,19 +1,23 @@
-"""Confinement inside a worker process: memory limit, scrubbed environment, and an audit hook.
+"""Confinement inside an evaluation child: memory and process limits, scrubbed environment, an audit hook.
 
-The outer walls are set up by the parent (`pool.py`): a network namespace with
-no interfaces (``unshare -rn``), a whitelisted environment and a scratch folder
-as working directory. This module adds what only the worker itself can do:
+The hard walls are outside Python: the bubblewrap jail (`jail.py`: no network,
+no other processes, read-only system, no campaign or home folder, an
+unprivileged uid) and the zygote's per-evaluation fork and sweep (`zygote.py`).
+This module adds what only the process itself can do:
 
-- an address-space rlimit (`RLIMIT_AS`) measured on top of the warm worker;
-- a `sys.addaudithook` hook, installed after warm-up, that refuses the
-  operations candidate code has no business doing: running programs
-  (os.system, subprocess, exec, spawn, fork), sockets, signals to other
-  processes, native-library loading, raising rlimits, and any write outside
-  the scratch folder. Audit hooks cannot be removed once added.
+- rlimits: address space (`RLIMIT_AS`, measured on top of the warm worker),
+  processes, file size, open files, no core dumps;
+- a `sys.addaudithook` hook, installed in each child before candidate code
+  runs, that refuses what candidate code has no business doing: running
+  programs (os.system, subprocess, exec, spawn, fork), sockets, signals,
+  native-library access through ctypes, raising rlimits, any write outside the
+  scratch folder and, when read roots are given, any read outside them. Every
+  refusal is also recorded, so the evaluation is reported as a `sandbox`
+  failure even if the candidate catches the exception. Audit hooks cannot be
+  removed once added.
 
 In-process hooks are defence in depth, not a security boundary on their own
-(Python code can reach native memory in other ways); the namespace, rlimit
-and the parent's wall-clock kill are the hard limits.
+(Python code can reach native memory in other ways); see docs/SANDBOX.md.
 """
 
 from __future__ import annotations
@@ -49,10 +53,21 @@ BLOCKED_EVENTS = {
     "os.killpg": "signalling a process group",
     "signal.pthread_kill": "signalling a thread",
     "ctypes.dlopen": "loading a native library",
+    "ctypes.dlsym": "looking up a native function",
+    "ctypes.dlsym/handle": "looking up a native function",
+    "ctypes.call_function": "calling a native function",
+    "ctypes.cdata": "reading native memory",
+    "ctypes.cdata/buffer": "reading native memory",
+    "ctypes.string_at": "reading native memory",
+    "ctypes.wstring_at": "reading native memory",
     "os.chdir": "leaving the scratch folder",
+    "os.chroot": "changing the root folder",
+    "os.setuid": "changing user",
 }
 PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.truncate",
-               "os.symlink", "os.link", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile")
+               "os.symlink", "os.link", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile",
+               "sqlite3.connect")
+LIST_EVENTS = ("os.listdir", "os.scandir")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 ALWAYS_WRITABLE = ("/dev/null", "/proc/self/clear_refs")
 
@@ -104,46 +119,108 @@ def set_memory_limit(soft_mb: float | None, hard_mb: float | None = None) -> Non
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def install_audit_hook(scratch: Path) -> None:
-    """Refuse, for the rest of this process's life, what candidate code must not do."""
-    sys.addaudithook(make_audit_hook(scratch))
+def set_process_limits(*, processes: int | None, open_files: int, file_mb: int) -> None:
+    """Hard caps on processes (threads count), open descriptors and file size; no core dumps.
+
+    Lowering a hard limit needs no privilege and cannot be undone. The process
+    cap only binds a non-root user (the jail runs as one; see jail.py) and is
+    skipped (`None`) outside a jail, where it would count the user's other processes.
+    """
+    caps = [(resource.RLIMIT_NOFILE, open_files), (resource.RLIMIT_FSIZE, file_mb * 2**20),
+            (resource.RLIMIT_CORE, 0)]
+    if processes is not None:
+        caps.append((resource.RLIMIT_NPROC, processes))
+    for which, value in caps:
+        _, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
 
 
-def make_audit_hook(scratch: Path) -> Callable[[str, tuple[Any, ...]], None]:
-    """The hook itself (separate so tests can call it without installing it for good)."""
+def install_audit_hook(scratch: Path, read_roots: list[str] | None = None) -> list[str]:
+    """Refuse, for the rest of this process's life, what candidate code must not do.
+
+    Returns the list the hook appends every refusal to (one line each).
+    """
+    refused: list[str] = []
+    sys.addaudithook(make_audit_hook(scratch, read_roots, refused))
+    return refused
+
+
+def make_audit_hook(scratch: Path, read_roots: list[str] | None = None,
+                    refused: list[str] | None = None) -> Callable[[str, tuple[Any, ...]], None]:
+    """The hook itself (separate so tests can call it without installing it for good).
+
+    `read_roots`: when given, reads (and directory listings) outside these
+    folders and the scratch folder are refused too. `refused` collects one line
+    per refusal.
+    """
     root = os.path.realpath(scratch)
+    readable = [os.path.realpath(r) for r in read_roots or []]
+    log = refused if refused is not None else []
+
+    def under(real: str, top: str) -> bool:
+        return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+    def resolve(path: Any) -> str | None:
+        try:
+            return os.path.realpath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return None
 
     def inside(path: Any) -> bool:
         if isinstance(path, int):  # an already-open descriptor: opening it was checked
             return True
-        try:
-            real = os.path.realpath(os.fsdecode(path))
-        except (TypeError, ValueError):
-            return False
-        return real == root or real.startswith(root + os.sep) or real in ALWAYS_WRITABLE
+        real = resolve(path)
+        return real is not None and (under(real, root) or real in ALWAYS_WRITABLE)
+
+    def may_read(path: Any) -> bool:
+        if read_roots is None or isinstance(path, int) or inside(path):
+            return True
+        real = resolve(path)
+        return real is not None and any(under(real, top) for top in readable)
+
+    def refuse(message: str) -> None:
+        if len(log) < 100:
+            log.append(message[:500])
+        raise SandboxViolation(message)
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in BLOCKED_EVENTS:
-            raise SandboxViolation(f"sandbox refused {BLOCKED_EVENTS[event]} ({event})")
+            refuse(f"sandbox refused {BLOCKED_EVENTS[event]} ({event})")
         if event == "open" and len(args) >= 3:
             path, mode, flags = args[0], args[1], args[2]
             writes = (isinstance(flags, int) and flags & WRITE_FLAGS) or (
                 isinstance(mode, str) and any(c in mode for c in "wax+"))
             if writes and not inside(path):
-                raise SandboxViolation(f"sandbox refused writing {path!r} outside the scratch folder")
+                refuse(f"sandbox refused writing {path!r} outside the scratch folder")
+            if not writes and not may_read(path):
+                refuse(f"sandbox refused reading {path!r} outside the folders an evaluation needs")
+        elif event in LIST_EVENTS and args and args[0] is not None and not may_read(args[0]):
+            refuse(f"sandbox refused listing {os.fsdecode(args[0])!r} outside the folders an evaluation needs")
         elif event in PATH_EVENTS:
             for path in args[:2]:
                 if isinstance(path, (str, bytes, os.PathLike)) and not inside(path):
-                    raise SandboxViolation(f"sandbox refused {event} on {os.fsdecode(path)!r} outside the scratch folder")
+                    refuse(f"sandbox refused {event} on {os.fsdecode(path)!r} outside the scratch folder")
         elif event == "resource.setrlimit" and args:
             _, limits = args[0], args[1]
             current = resource.getrlimit(args[0])[1]
             new_hard = limits[1] if isinstance(limits, (tuple, list)) and len(limits) == 2 else None
             if new_hard is not None and (current != resource.RLIM_INFINITY
                                          and (new_hard == resource.RLIM_INFINITY or new_hard > current)):
-                raise SandboxViolation("sandbox refused raising a hard resource limit")
+                refuse("sandbox refused raising a hard resource limit")
 
     return hook
+
+
+def oom_kills() -> int:
+    """How many processes the kernel's out-of-memory killer has killed since boot (machine-wide)."""
+    try:
+        for line in Path("/proc/vmstat").read_text().splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return -1
 
 
 def _status_kb(field: str) -> int:

@@ -2,9 +2,14 @@
 
 A slot runs one evaluation at a time and never raises; the pool turns each
 into a `concurrent.futures.Future[Result]` that always resolves to a Result.
-`LocalExecutor` fills the slots with sandboxed worker subprocesses on this
-machine; the Ray executor (`ray_executor.py`) fills them with Ray actors, each
-owning the same kind of worker on a cluster node.
+`LocalExecutor` fills the slots with zygotes in bubblewrap jails on this
+machine (`slot.py`); the Ray executor (`ray_executor.py`) fills them with Ray
+actors, each owning the same kind of slot on a cluster node.
+
+Each slot is started, restarted and stopped from its own dispatcher thread:
+the jail dies with the thread that started it (`--die-with-parent` is a
+parent-death signal, which Linux ties to the starting thread), so that thread
+must live as long as the slot.
 
 Thread safety: `submit` may be called from any thread; futures are resolved
 by the slot threads (Future is itself thread-safe).
@@ -15,19 +20,21 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import tempfile
+import statistics
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
 from archlab.records import Result
-from archlab.sandbox.process import WorkerProcess, WorkerStartError, network_isolation_available
+from archlab.sandbox import scratch
+from archlab.sandbox.process import WorkerStartError
 from archlab.sandbox.requests import EvalRequest, Limits
+from archlab.sandbox.slot import LocalSlot, closed_result
 from archlab.sandbox.tasks import Task, TaskError
-
-RESTART_BACKOFF_S = (0.5, 2.0, 5.0)  # pauses between attempts to replace a worker that will not start
+from archlab.sandbox.walls import Sandbox, open_sandbox, print_notice
 
 
 class Slot(Protocol):
@@ -44,10 +51,6 @@ class Slot(Protocol):
     def abort(self) -> None: ...  # kill a running evaluation now, from another thread
 
 
-def closed_result(req: EvalRequest, why: str) -> Result:
-    return Result(status="failed", failure="crashed", fidelity=req.fidelity, error=why)
-
-
 class SlotPool:
     """The Executor protocol over a list of slots: `submit`, `workers`, `close`, context manager."""
 
@@ -59,12 +62,21 @@ class SlotPool:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         started = time.perf_counter()
-        self._start_all()
-        self.cold_start_s = time.perf_counter() - started
+        self._start_errors: list[str] = []
+        self._starting = threading.Barrier(len(slots) + 1)
         self._threads = [threading.Thread(target=self._serve, args=(slot,), name=f"archlab-slot-{i}", daemon=True)
                          for i, slot in enumerate(slots)]
         for thread in self._threads:
             thread.start()
+        self._starting.wait()
+        if self._start_errors:
+            self._closed.set()
+            for _ in self._threads:
+                self._jobs.put(None)
+            for thread in self._threads:
+                thread.join()
+            raise WorkerStartError(self._start_errors[0])
+        self.cold_start_s = time.perf_counter() - started
 
     def submit(self, req: EvalRequest | dict) -> "Future[Result]":
         """Queue one evaluation; the future always resolves to a Result (never raises)."""
@@ -99,9 +111,7 @@ class SlotPool:
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
-            thread.join()
-        for slot in self.slots:
-            slot.stop()
+            thread.join()  # each thread stops its own slot on the way out
         self._cancel_queued()
 
     def __enter__(self) -> "SlotPool":
@@ -119,26 +129,19 @@ class SlotPool:
             return str(exc)
         return None
 
-    def _start_all(self) -> None:
-        errors: list[str] = []
-        threads = [threading.Thread(target=self._start_one, args=(slot, errors)) for slot in self.slots]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            for slot in self.slots:
-                slot.stop()
-            raise WorkerStartError(errors[0])
-
-    @staticmethod
-    def _start_one(slot: Slot, errors: list[str]) -> None:
+    def _serve(self, slot: Slot) -> None:
         try:
             slot.start()
         except Exception as exc:
-            errors.append(" ".join(str(exc).split()))
+            self._start_errors.append(" ".join(str(exc).split()))
+        finally:
+            self._starting.wait()
+        try:
+            self._dispatch(slot)
+        finally:
+            slot.stop()  # from the thread that started it
 
-    def _serve(self, slot: Slot) -> None:
+    def _dispatch(self, slot: Slot) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
@@ -170,91 +173,67 @@ class SlotPool:
                 future.set_result(closed_result(req, "cancelled: the executor was closed before the evaluation started"))
 
 
-class LocalSlot:
-    """A slot holding one sandboxed worker subprocess, replaced whenever it dies."""
-
-    def __init__(self, task: Task, scratch_root: Path, index: int, *, device: str, limits: Limits,
-                 isolate_network: bool) -> None:
-        self.task, self.scratch_root, self.index = task, scratch_root, index
-        self.device, self.limits, self.isolate_network = device, limits, isolate_network
-        self.generation = 0
-        self.restarts = 0
-        self.worker: WorkerProcess | None = None
-
-    def start(self) -> None:
-        self.generation += 1
-        scratch = self.scratch_root / f"worker{self.index}-{self.generation}"
-        self.worker = WorkerProcess(self.task, scratch, device=self.device, memory_mb=self.limits.memory_mb,
-                                    threads=self.limits.threads, isolate_network=self.isolate_network)
-        self.worker.start()
-
-    def run(self, req: EvalRequest) -> Result:
-        if self.worker is None or not self.worker.alive:
-            try:
-                self.start()
-            except WorkerStartError as exc:
-                return closed_result(req, str(exc))
-        capped = req.model_copy(update={"limits": req.limits.model_copy(
-            update={"memory_mb": min(req.limits.memory_mb, self.limits.memory_mb)})})
-        return self.worker.run(capped)
-
-    def heal(self) -> None:
-        if self.worker is not None and self.worker.alive:
-            self.worker.clean_scratch()
-            return
-        dead = self.worker
-        for pause in (0.0, *RESTART_BACKOFF_S):
-            time.sleep(pause)
-            try:
-                self.start()
-                self.restarts += 1
-                break
-            except WorkerStartError:
-                continue
-        if dead is not None:
-            shutil.rmtree(dead.scratch, ignore_errors=True)
-
-    def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-
-    def abort(self) -> None:
-        if self.worker is not None:
-            self.worker.signal_kill()
-
-
 class LocalExecutor(SlotPool):
-    """A pool of `workers` sandboxed worker subprocesses on this machine (default: one per CPU core)."""
+    """A pool of `workers` zygotes in bubblewrap jails on this machine (default: one per CPU core).
+
+    `jail`: None uses bubblewrap when it works here (otherwise says so in one
+    line and falls back to weaker isolation that refuses model-written code
+    unless `unsafe_sandbox`), True requires it, False turns it off.
+    """
 
     def __init__(self, task: Task, workers: int | None = None, *, device: str = "auto",
                  limits: Limits | None = None, scratch_dir: str | Path | None = None,
-                 isolate_network: bool | None = None) -> None:
+                 isolate_network: bool | None = None, jail: bool | None = None, unsafe_sandbox: bool = False,
+                 notice: Callable[[str], None] | None = print_notice) -> None:
         count = workers or os.cpu_count() or 1
         if count < 1:
             raise ValueError(f"workers must be at least 1, got {count}")
         self.limits = limits or Limits()
-        self.isolate_network = network_isolation_available() if isolate_network is None else isolate_network
-        self._own_scratch = scratch_dir is None
-        self.scratch_root = Path(tempfile.mkdtemp(prefix="archlab-sandbox-")) if scratch_dir is None \
-            else Path(scratch_dir)
-        self.scratch_root.mkdir(parents=True, exist_ok=True)
-        slots = [LocalSlot(task, self.scratch_root, i, device=device, limits=self.limits,
-                           isolate_network=self.isolate_network) for i in range(count)]
+        parent = Path(scratch_dir) if scratch_dir is not None else None
+        if parent is not None:
+            parent.mkdir(parents=True, exist_ok=True)
+        self.stale_removed = scratch.remove_stale_roots(parent)
+        self.scratch_root = scratch.make_root(parent=parent)
         try:
-            super().__init__(task, slots)
+            self.sandbox: Sandbox = open_sandbox(task, self.scratch_root, device=device, limits=self.limits,
+                                                 jail_mode=jail, unsafe_sandbox=unsafe_sandbox,
+                                                 isolate_network=isolate_network, notice=notice)
+            super().__init__(task, [LocalSlot(self.sandbox, i) for i in range(count)])
         except BaseException:
             self._remove_scratch()
             raise
 
     @property
+    def jailed(self) -> bool:
+        """Whether evaluations run inside bubblewrap."""
+        return self.sandbox.jailed
+
+    @property
+    def isolation(self) -> str:
+        """One line saying which walls stand."""
+        return self.sandbox.isolation
+
+    @property
+    def isolate_network(self) -> bool:
+        """Whether evaluations have no network (always inside a jail)."""
+        return self.sandbox.jailed or self.sandbox.isolate_network
+
+    @property
     def restarts(self) -> int:
-        """How many workers were replaced since the pool started (after timeouts, crashes, OOM)."""
+        """How many zygotes were replaced since the pool started (after timeouts, crashes, forged replies)."""
         return sum(slot.restarts for slot in self.slots)
+
+    def timings(self) -> dict[str, float]:
+        """Median per-evaluation costs of the sandbox: the zygote's fork, and everything outside the child."""
+        pairs = [t for slot in self.slots for t in slot.timings]
+        if not pairs:
+            return {}
+        return {"fork_ms": statistics.median(f for f, _ in pairs),
+                "overhead_ms": statistics.median(o for _, o in pairs), "evaluations": float(len(pairs))}
 
     def close(self, wait: bool = True) -> None:
         super().close(wait)
         self._remove_scratch()
 
     def _remove_scratch(self) -> None:
-        if self._own_scratch:
-            shutil.rmtree(self.scratch_root, ignore_errors=True)
+        shutil.rmtree(self.scratch_root, ignore_errors=True)

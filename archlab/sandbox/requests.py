@@ -39,6 +39,11 @@ class EvalRequest(BaseModel):
     `kind="mine"` asks for code mining instead: `source` (a coder's new module)
     is compile-checked and mined into ops in the worker, never in the caller;
     the Result carries them in `mined_ops`, or fails with kind `compile`.
+
+    `weights_path`, when set, asks for the trained weights: the sandbox saves the
+    model's `state_dict` as safetensors, the trusted parent checks the file (size,
+    header, parameter count) and writes it to this path (the caller's filesystem,
+    also for Ray); `Result.weights_file` then names it. The path never enters the jail.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -54,3 +59,4 @@ class EvalRequest(BaseModel):
     constraints: Constraints | None = None
     kind: Literal["train", "mine"] = "train"
     source: str = ""  # module source for kind="mine"
+    weights_path: str | None = None  # where to write the checked trained weights (safetensors)

@@ -1,8 +1,13 @@
-"""The trainer: seeded, deterministic on CPU, stops early on divergence, returns the learning curve.
+"""The trainer: seeded, deterministic on CPU, stops early on divergence, predicts but never scores.
 
-Works on any `nn.Module` mapping a batch of inputs to class logits. The data
-are small enough to live on the device as whole tensors; batches are drawn by
-index from a seeded numpy generator, so the same seed gives the same batches.
+Works on any `nn.Module` mapping a batch of inputs to class logits. It sees the
+training labels (it must, to train) but never the labels of the validation or
+test splits: at each learning-curve point it records the model's predicted
+class ids on the validation inputs, and at the end the logits on validation
+and test and the predictions on a seeded probe of the training set. The
+trusted parent turns those into accuracies and losses (`grading.py`), so a
+candidate cannot grade itself. Batches are drawn by index from a seeded numpy
+generator, so the same seed gives the same batches.
 """
 
 from __future__ import annotations
@@ -15,47 +20,53 @@ import numpy as np
 import torch
 from torch import nn
 
-from archlab.records import CurvePoint
-from archlab.sandbox.data import Splits
 from archlab.sandbox.tasks import TrainRecipe
 
-EVAL_BATCH = 1024  # inference batch for accuracy passes; bounded so large datasets fit
-TRAIN_PROBE = 1000  # training samples scored for train accuracy (see train_probe)
+EVAL_BATCH = 1024  # inference batch for prediction passes; bounded so large datasets fit
+TRAIN_PROBE = 1000  # training samples predicted for train accuracy (see train_probe)
 
 
 @dataclass(frozen=True)
 class DeviceData:
-    """The splits as tensors on the training device."""
+    """What a sandbox may hold, as tensors on the training device: no validation or test labels."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val: torch.Tensor
-    y_val: torch.Tensor
     x_test: torch.Tensor
-    y_test: torch.Tensor
 
     @classmethod
-    def from_splits(cls, splits: Splits, device: str | torch.device) -> "DeviceData":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], device: str | torch.device) -> "DeviceData":
         def put(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
-        return cls(put(splits.x_train), put(splits.y_train), put(splits.x_val), put(splits.y_val),
-                   put(splits.x_test), put(splits.y_test))
+        return cls(put(arrays["x_train"]), put(arrays["y_train"]), put(arrays["x_val"]), put(arrays["x_test"]))
+
+    def to(self, device: str | torch.device) -> "DeviceData":
+        return DeviceData(self.x_train.to(device), self.y_train.to(device), self.x_val.to(device),
+                          self.x_test.to(device))
+
+
+@dataclass
+class CurvePrediction:
+    """One learning-curve point: mean training loss since the last point, validation predictions."""
+
+    step: int
+    train_loss: float
+    val_pred: np.ndarray
 
 
 @dataclass
 class TrainOutcome:
-    """What training produced. `diverged` means a NaN/inf loss stopped it early."""
+    """What training produced. `diverged` means a NaN/inf loss stopped it early (no predictions then)."""
 
     steps: int
     train_s: float
     diverged: bool
-    curve: list[CurvePoint] = field(default_factory=list)
-    train_accuracy: float | None = None
-    val_accuracy: float | None = None
-    val_loss: float | None = None
-    test_accuracy: float | None = None
-    test_loss: float | None = None
+    curve: list[CurvePrediction] = field(default_factory=list)
+    val_logits: np.ndarray | None = None
+    test_logits: np.ndarray | None = None
+    probe_pred: np.ndarray | None = None
 
 
 def make_optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
@@ -76,12 +87,17 @@ def make_schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe, steps: 
     return None
 
 
-def train(model: nn.Module, data: DeviceData, recipe: TrainRecipe, steps: int, seed: int) -> TrainOutcome:
-    """Train `model` for `steps` optimisation steps, then score it on train, validation and test.
+def curve_steps(steps: int, eval_every: int) -> list[int]:
+    """The steps at which `train` records a curve point (the parent expects exactly these)."""
+    return [s for s in range(1, steps + 1) if s % eval_every == 0 or s == steps]
 
-    A non-finite loss stops training at once (`diverged`); no metrics are
-    computed from a diverged model. The test split is scored exactly once, at
-    the end, and only reported: nothing in here selects on it.
+
+def train(model: nn.Module, data: DeviceData, recipe: TrainRecipe, steps: int, seed: int) -> TrainOutcome:
+    """Train `model` for `steps` optimisation steps, then predict on validation, test and a train probe.
+
+    A non-finite loss stops training at once (`diverged`); no predictions are
+    made from a diverged model. Test inputs are predicted exactly once, at the
+    end, and only reported: nothing in here (or in the parent) selects on them.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -91,9 +107,9 @@ def train(model: nn.Module, data: DeviceData, recipe: TrainRecipe, steps: int, s
     n = len(data.y_train)
     batch = min(recipe.batch_size, n)
     order, cursor = rng.permutation(n), 0
-    curve: list[CurvePoint] = []
+    curve: list[CurvePrediction] = []
     window_loss, window_steps, done = 0.0, 0, 0
-    val_acc, val_loss = None, float("nan")
+    val_logits: np.ndarray | None = None
     model.train()
     start = time.perf_counter()
     for step in range(1, steps + 1):
@@ -113,37 +129,31 @@ def train(model: nn.Module, data: DeviceData, recipe: TrainRecipe, steps: int, s
         done = step
         window_loss, window_steps = window_loss + value, window_steps + 1
         if step % recipe.eval_every == 0 or step == steps:
-            val_acc, val_loss = evaluate(model, data.x_val, data.y_val)
-            curve.append(CurvePoint(step=step, train_loss=window_loss / window_steps, val_accuracy=val_acc))
+            val_logits = predict(model, data.x_val)
+            curve.append(CurvePrediction(step=step, train_loss=window_loss / window_steps,
+                                         val_pred=val_logits.argmax(axis=1)))
             window_loss, window_steps = 0.0, 0
             model.train()
-    train_s = time.perf_counter() - start  # the last curve point already scored the final model on validation
-    if not math.isfinite(val_loss):
-        return TrainOutcome(steps=done, train_s=train_s, diverged=True, curve=curve)
-    probe = train_probe(n, seed)
-    train_acc, _ = evaluate(model, data.x_train[probe], data.y_train[probe])
-    test_acc, test_loss = evaluate(model, data.x_test, data.y_test)
-    return TrainOutcome(steps=done, train_s=train_s, diverged=False, curve=curve, train_accuracy=train_acc,
-                        val_accuracy=val_acc, val_loss=val_loss, test_accuracy=test_acc, test_loss=test_loss)
+    train_s = time.perf_counter() - start  # the last curve point already predicted validation with the final model
+    probe = train_probe(n, seed).to(data.x_train.device)
+    return TrainOutcome(steps=done, train_s=train_s, diverged=False, curve=curve, val_logits=val_logits,
+                        test_logits=predict(model, data.x_test),
+                        probe_pred=predict(model, data.x_train[probe]).argmax(axis=1))
 
 
 def train_probe(n: int, seed: int) -> torch.Tensor:
-    """Indices of the training samples scored for train accuracy: at most TRAIN_PROBE, seeded.
+    """Indices of the training samples predicted for train accuracy: at most TRAIN_PROBE, seeded.
 
     Train accuracy only feeds the train/validation gap check; a fixed subset
-    keeps its cost small next to a short training run.
+    keeps its cost small next to a short training run. The parent draws the
+    same indices to look up their labels.
     """
     return torch.from_numpy(np.sort(np.random.default_rng(seed).permutation(n)[:TRAIN_PROBE]))
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(accuracy in [0, 1], mean cross-entropy) of `model` on (x, y), in eval mode."""
+def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Float32 logits of `model` on `x`, in eval mode, as a (N, classes) numpy array."""
     model.eval()
-    correct, total_loss = 0, 0.0
-    for lo in range(0, len(y), EVAL_BATCH):
-        logits = model(x[lo:lo + EVAL_BATCH])
-        target = y[lo:lo + EVAL_BATCH]
-        total_loss += float(nn.functional.cross_entropy(logits, target, reduction="sum"))
-        correct += int((logits.argmax(dim=1) == target).sum())
-    return correct / len(y), total_loss / len(y)
+    parts = [model(x[lo:lo + EVAL_BATCH]).float().cpu() for lo in range(0, len(x), EVAL_BATCH)]
+    return torch.cat(parts).numpy() if parts else np.zeros((0, 0), dtype=np.float32)

@@ -187,7 +187,7 @@ def test_the_sandbox_mines_and_sizes_candidate_code_itself(miner):
     escape = GOOD + "\nimport os\nos.system('true')\n"
     refused = miner.submit(EvalRequest(exp_id="m2", arch={}, task="mnist1d", kind="mine", source=escape,
                                        limits=Limits(time_s=60))).result()
-    assert refused.failure == "compile" and "source does not load" in refused.error
+    assert refused.failure == "sandbox" and "running a shell command" in refused.error
     op = tools.MinedOp.model_validate(mined.mined_ops[0])
     arch = tools.with_mined(tools.seeds.mnist1d_cnn(), op)
     edit = next(e for e in tools.legal_edits(arch, (1, 40), kinds=["insert"]) if e.fixed.get("op") == op.name)

@@ -49,3 +49,35 @@ def mined(forward_body: str, init_body: str = "", module_body: str = "", name: s
 
 def quick_limits(time_s: float = 60.0, memory_mb: int = 1024) -> Limits:
     return Limits(time_s=time_s, memory_mb=memory_mb, threads=1)
+
+
+def descendants(roots: list[int]) -> list[int]:
+    """Every process below `roots` on this machine, read from /proc: checks from outside the jail."""
+    from archlab.sandbox.procfs import process_tree
+
+    return [pid for root in roots for pid in process_tree(root)]
+
+
+def spawn_source(mark: str) -> str:
+    """Module-level code defining `spawn(code, setsid=False)` and `spawn_argv(argv, setsid=False)`: start a
+    program through `_posixsubprocess.fork_exec`, which no audit hook sees (how an attacker gets past it).
+    Every process it starts carries `mark` in its command line, so tests can find it from outside."""
+    return textwrap.dedent('''
+    import _posixsubprocess, sys
+    def spawn_argv(argv, setsid=False):
+        """Start a program without the audited subprocess/os paths: the hook never sees it."""
+        r, w = os.pipe()
+        pid = _posixsubprocess.fork_exec(argv, [os.fsencode(argv[0])], True, (w,), None, None,
+                                         -1, -1, -1, -1, -1, -1, r, w, True, setsid, -1, None, None, None, -1,
+                                         None, False)
+        os.close(w)
+        err = os.read(r, 4096)
+        os.close(r)
+        if err:
+            os.waitpid(pid, 0)
+            raise OSError(err.decode(errors="replace"))
+        return pid
+    def spawn(code, setsid=False):
+        """An unhooked Python inside the jail, running `code`."""
+        return spawn_argv([sys.executable, "-c", code, "MARK"], setsid)
+''').replace("MARK", mark)

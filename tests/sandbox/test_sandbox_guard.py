@@ -74,3 +74,30 @@ def test_a_closed_peer_is_reported_as_closed():
             protocol.receive(read_fd, time.monotonic() + 5)
     finally:
         os.close(read_fd)
+
+
+def test_every_refusal_is_recorded_even_when_the_candidate_catches_it(tmp_path):
+    refused: list[str] = []
+    hook = make_audit_hook(tmp_path, refused=refused)
+    for event, args in [("os.system", (b"id",)), ("ctypes.dlsym", (None, "system")),
+                        ("sqlite3.connect", ("/tmp/elsewhere.db",))]:
+        try:
+            hook(event, args)
+        except SandboxViolation:
+            pass  # what a module would do to hide it
+    assert len(refused) == 3 and "shell command" in refused[0] and "native function" in refused[1]
+    assert "sqlite3.connect" in refused[2]
+    hook("sqlite3.connect", (str(tmp_path / "fine.db"),))  # inside the scratch folder
+    assert len(refused) == 3
+
+
+def test_with_read_roots_reads_outside_them_are_refused(tmp_path):
+    allowed = tmp_path / "venv"
+    hook = make_audit_hook(tmp_path / "scratch", read_roots=[str(allowed)])
+    hook("open", (str(allowed / "lib.py"), "r", os.O_RDONLY))
+    hook("open", (str(tmp_path / "scratch" / "notes.txt"), "r", os.O_RDONLY))
+    for path in ("/etc/passwd", str(tmp_path / "campaign" / "llm" / "cassette.jsonl")):
+        with pytest.raises(SandboxViolation, match="refused reading"):
+            hook("open", (path, "r", os.O_RDONLY))
+    with pytest.raises(SandboxViolation, match="refused listing"):
+        hook("os.listdir", (str(tmp_path / "campaign"),))

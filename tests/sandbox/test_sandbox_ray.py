@@ -12,7 +12,7 @@ ray = pytest.importorskip("ray")
 
 
 @pytest.mark.slow
-def test_ray_executor_runs_real_evaluations_and_reports_failures(cache_dir):
+def test_ray_executor_runs_real_evaluations_and_reports_failures(cache_dir, tmp_path):
     ray.init(num_cpus=1, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
              configure_logging=False)
     try:
@@ -24,9 +24,11 @@ def test_ray_executor_runs_real_evaluations_and_reports_failures(cache_dir):
             nan = executor.submit(request(mined("if self.training:\n    x = x * float('nan')"))).result(timeout=600)
             assert nan.failure == "diverged"
             refused = executor.submit(request(mined("os.system('true')"))).result(timeout=600)
-            assert refused.failure == "crashed" and "sandbox refused" in refused.error
-            again = executor.submit(request(seeds.mlp(), steps=20, seed=1)).result(timeout=600)
+            assert refused.failure == "sandbox" and "sandbox refused" in refused.error
+            weights = tmp_path / "driver-side" / "mlp.safetensors"
+            again = executor.submit(request(seeds.mlp(), steps=20, seed=1, weights_path=str(weights))).result(timeout=600)
             assert again.ok and again.params == 15210
+            assert again.weights_file == str(weights) and weights.stat().st_size > 4 * 15210  # shipped by the actor
         assert ray.is_initialized()  # an executor never shuts down a Ray instance it did not start
     finally:
         ray.shutdown()

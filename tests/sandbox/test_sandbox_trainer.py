@@ -1,21 +1,34 @@
-"""The trainer (seeded, deterministic, divergence detection, learning curve) and the zero-cost proxies."""
+"""The trainer (seeded, deterministic, divergence detection, learning curve, label-free) and the proxies."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from archlab.sandbox import proxies
 from archlab.sandbox.data import load_splits
+from archlab.sandbox.grading import accuracy
 from archlab.sandbox.tasks import TrainRecipe
 from archlab.sandbox.trainer import DeviceData, train
 from archlab.tools import ArchError, build, seeds
 
 
 @pytest.fixture(scope="module")
-def data(mnist1d):
-    return DeviceData.from_splits(load_splits(mnist1d.data_file, mnist1d.val_fraction, mnist1d.split_seed), "cpu")
+def splits(mnist1d):
+    return load_splits(mnist1d.data_file, mnist1d.val_fraction, mnist1d.split_seed)
+
+
+@pytest.fixture(scope="module")
+def data(splits):
+    return DeviceData.from_arrays(dataclasses.asdict(splits), "cpu")
+
+
+def test_the_trainer_never_holds_validation_or_test_labels(data):
+    assert {f.name for f in dataclasses.fields(data)} == {"x_train", "y_train", "x_val", "x_test"}
 
 
 def _cnn(seed, task):
@@ -28,19 +41,21 @@ def test_same_seed_gives_identical_training(data, mnist1d):
     first = train(_cnn(0, mnist1d), data, recipe, 40, seed=0)
     second = train(_cnn(0, mnist1d), data, recipe, 40, seed=0)
     other = train(_cnn(1, mnist1d), data, recipe, 40, seed=1)
-    assert first.curve == second.curve and first.val_accuracy == second.val_accuracy
-    assert first.test_accuracy == second.test_accuracy
-    assert other.curve != first.curve
+    assert [p.train_loss for p in first.curve] == [p.train_loss for p in second.curve]
+    assert np.array_equal(first.val_logits, second.val_logits) and np.array_equal(first.test_logits, second.test_logits)
+    assert [p.train_loss for p in other.curve] != [p.train_loss for p in first.curve]
 
 
-def test_training_learns_and_reports_a_curve(data, mnist1d):
+def test_training_learns_and_predicts_a_curve(data, splits, mnist1d):
     recipe = TrainRecipe(steps=150, eval_every=50)
     out = train(_cnn(0, mnist1d), data, recipe, 150, seed=0)
     assert not out.diverged and out.steps == 150
     assert [p.step for p in out.curve] == [50, 100, 150]
     assert out.curve[-1].train_loss < out.curve[0].train_loss
-    assert out.val_accuracy > 0.3  # chance is 0.1
-    assert 0 <= out.train_accuracy <= 1 and 0 <= out.test_accuracy <= 1 and out.train_s > 0
+    assert out.val_logits.shape == (len(splits.y_val), 10) and out.test_logits.shape == (len(splits.y_test), 10)
+    assert np.array_equal(out.curve[-1].val_pred, out.val_logits.argmax(axis=1))
+    assert accuracy(out.val_logits.argmax(axis=1), splits.y_val) > 0.3  # chance is 0.1; graded outside the trainer
+    assert out.probe_pred.shape == (1000,) and out.train_s > 0
 
 
 def test_nan_loss_stops_training_as_diverged(data, mnist1d):
@@ -54,7 +69,7 @@ def test_nan_loss_stops_training_as_diverged(data, mnist1d):
             return out * float("nan") if self.training else out
 
     out = train(Poisoned(), data, TrainRecipe(steps=50), 50, seed=0)
-    assert out.diverged and out.steps == 0 and out.val_accuracy is None
+    assert out.diverged and out.steps == 0 and out.val_logits is None
 
 
 def test_exploding_learning_rate_is_detected_before_the_budget_ends(data, mnist1d):
