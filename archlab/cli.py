@@ -38,11 +38,11 @@ from archlab.campaign import (
     status_json,
     summarize,
 )
-from archlab.campaign.checks import one_line
 from archlab.campaign.config import merge_options, read_config, settings_from
 from archlab.campaign.summary import CampaignSummary, best_of
 from archlab.campaign.view import make_view
 from archlab.campaign.workspace import Workspace
+from archlab.errors import one_line
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Discover neural-network architectures with language-model agents.")

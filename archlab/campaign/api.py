@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from archlab.campaign.checks import check_spec, one_line
+from archlab.campaign.checks import check_spec
 from archlab.campaign.errors import CampaignError, UsageError
 from archlab.campaign.library import ModuleLibrary
 from archlab.campaign.loop import Orchestrator
@@ -25,6 +25,7 @@ from archlab.campaign.settings import CampaignSettings
 from archlab.campaign.state import CampaignState
 from archlab.campaign.summary import CampaignSummary, ReplayCheck, load_records, summarize
 from archlab.campaign.workspace import Workspace, exp_number
+from archlab.errors import one_line
 from archlab.records import CampaignSpec, Result
 
 _RUNTIME_ONLY = ("progress", "report_every_s", "grace_s")

@@ -11,11 +11,8 @@ from typing import Any
 
 from archlab.campaign.errors import UsageError
 from archlab.campaign.settings import CampaignSettings
+from archlab.errors import one_line
 from archlab.records import Budget, CampaignSpec, Constraints
-
-
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def plan_spec(goal: str, overrides: dict[str, Any], settings: CampaignSettings) -> CampaignSpec:

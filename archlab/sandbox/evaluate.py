@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from archlab.errors import one_line as _one_line
 from archlab.records import FailureKind, Result
 from archlab.sandbox import proxies
 from archlab.sandbox.data import load_splits
@@ -176,8 +177,3 @@ def _optional(measure):
         return measure()
     except Exception:
         return None
-
-
-def _one_line(message: object) -> str:
-    text = " ".join(str(message).split())
-    return text if len(text) <= 500 else text[:497] + "..."
