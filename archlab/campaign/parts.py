@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from archlab.campaign.backbone_view import supersede
 from archlab.campaign.library import ModuleLibrary
 from archlab.campaign.modules import uses_mined, without_unused_mined
 from archlab.campaign.promotion import Promotion, is_promotion, pick_promotion
@@ -333,7 +332,7 @@ class Parts:
 
     def observe(self, candidate: PreparedCandidate, result: Result) -> None:
         if is_promotion(candidate.edit):  # not a backbone step: a better estimate of a tree it holds
-            supersede(self.rooms.backbone, candidate.edit.source_id, result)
+            self.rooms.backbone.supersede(candidate.edit.source_id, result)
         else:
             self.rooms.backbone.observe(candidate.exp_id, candidate.arch, result)
         self.history.append((candidate, result))

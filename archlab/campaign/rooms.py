@@ -187,12 +187,17 @@ def refresh_report(root: Path) -> tuple[Path, Path] | None:
 
 
 def make_backbone(spec: CampaignSpec, task: Any, tools: ModuleType) -> Any:
-    from archlab.campaign.backbone_view import make_campaign_backbone
+    from archlab.campaign.modules import uses_mined
+    from archlab.search import CapCheck, make_strategy
 
     seeds = [tools.seeds.by_name(name) for name in spec.seed_archs]
-    return make_campaign_backbone(strategy=spec.strategy, seed=spec.seed, seed_archs=seeds,
-                                  input_shape=task.input_shape, constraints=spec.constraints,
-                                  num_classes=task.num_classes)
+    caps = CapCheck(spec.constraints, task.input_shape, task.num_classes)
+
+    def fits(arch: Any) -> bool:  # only a sandbox may size a tree using a mined op: it checks those
+        return True if arch.mined and uses_mined(arch.model_dump(mode="json")) else caps(arch)
+
+    return make_strategy(spec.strategy, spec.seed, seeds, task.input_shape, constraints=spec.constraints,
+                         num_classes=task.num_classes, fits=fits)
 
 
 def make_llm(spec: CampaignSpec, settings: CampaignSettings, mode: str, cassette: Path,

@@ -10,6 +10,8 @@ The public API (other rooms and outside scripts use only these names):
 - `legal_edits(arch, input_shape, donor=None, kinds=None, path=None) -> list[Edit]`,
   `Edit`, `Domain`, `apply(arch, edit, input_shape=None) -> Arch`.
 - `arch_hash(arch) -> str`, `canonical(arch)`.
+- `cell_space(arch) -> CellSpace | None`, `cell_spaces()`: closed cell spaces (a benchmark's
+  cell as one op), described by data so search and campaign name no benchmark.
 - `count_params`, `count_flops`, `measure_latency`.
 - `seeds.mlp()`, `seeds.mnist1d_cnn()`, `seeds.by_name(name)`.
 - `mine(path_or_module, source=None) -> MiningReport`, `with_mined(arch, *ops)`:
@@ -27,6 +29,8 @@ from archlab.tools.errors import ArchError, EditError, MiningError
 from archlab.tools.ir import Arch, MinedOp, MinedParam, Node
 from archlab.tools.metrics import count_flops, count_params, measure_latency
 from archlab.tools.mining import MiningReport, mine, with_mined
+from archlab.tools.ops.registry import cell_space, cell_spaces
+from archlab.tools.ops.spec import CellSpace
 from archlab.tools.render import load_rendered, render
 from archlab.tools.shapes import validate
 
@@ -35,4 +39,5 @@ __all__ = [
     "legal_edits", "apply", "Edit", "Domain", "EDIT_KINDS", "arch_hash", "canonical",
     "count_params", "count_flops", "measure_latency", "seeds",
     "ArchError", "EditError", "MiningError", "mine", "with_mined", "MiningReport",
+    "CellSpace", "cell_space", "cell_spaces",
 ]

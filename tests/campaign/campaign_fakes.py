@@ -90,6 +90,20 @@ class GreedyBackbone:
     def observe(self, exp: str, arch: Any, result: Result) -> None:
         self.seen.append((exp, arch, result))
 
+    def supersede(self, exp: str, result: Result) -> bool:
+        """A promotion's better estimate replaces the one observed (the strategy contract)."""
+        for i, (seen_exp, arch, _) in enumerate(self.seen):
+            if seen_exp == exp and result.ok:
+                self.seen[i] = (exp, arch, result)
+                return True
+        return False
+
+    def best(self) -> None:
+        return None
+
+    def counts(self) -> dict[str, int]:
+        return {"observed": len(self.seen)}
+
 
 def install(monkeypatch: Any, jitter_seed: int, executors: list[JitterExecutor] | None = None,
             miner: Any = None) -> None:

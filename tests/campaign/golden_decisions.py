@@ -110,9 +110,9 @@ def tree_decisions(strategy: str, seed: int, shape: tuple[int, ...], cap: int | 
 def make_search(strategy: str, seed: int, seeds: list[Any], shape: tuple[int, ...], cap: int | None) -> Any:
     """The search object of one strategy (the API of the code under test)."""
     from archlab.records import Constraints
-    from archlab.search import Backbone
+    from archlab.search import make_strategy
 
-    return Backbone(strategy, seed, seeds, shape, constraints=Constraints(max_params=cap), num_classes=10)
+    return make_strategy(strategy, seed, seeds, shape, constraints=Constraints(max_params=cap), num_classes=10)
 
 
 TREE_CASES: tuple[tuple[str, int, tuple[int, ...], int | None, int], ...] = (
@@ -132,7 +132,7 @@ CAMPAIGN_CASES: tuple[tuple[str, int, int | None, int], ...] = (
 def campaign_decisions(strategy: str, seed: int, cap: int | None, evals: int, workdir: Path,
                        cache_dir: Path) -> list[list[Any]]:
     """Every experiment of an MNIST-1D campaign whose trainings are faked deterministically."""
-    from archlab.campaign import CampaignSettings, load_records, run_campaign
+    from archlab.campaign import CampaignSettings, load_records
     from archlab.campaign.workspace import Workspace
     from archlab.records import Budget, CampaignSpec, Constraints
 

@@ -223,16 +223,18 @@ def test_an_interrupted_campaign_resumes_with_the_same_modules(tmp_path, setting
 
 def test_the_backbone_proposes_from_a_parent_that_uses_a_mined_op_under_a_cap():
     from archlab import tools
-    from archlab.campaign.backbone_view import make_campaign_backbone
-    from archlab.records import Constraints, Result
+    from types import SimpleNamespace
+
+    from archlab.campaign.rooms import make_backbone
+    from archlab.records import Result
 
     op = tools.mine(source=GOOD).ops[0]  # this test's own trusted code
     seed = tools.seeds.mnist1d_cnn()
     edit = next(e for e in tools.legal_edits(tools.with_mined(seed, op), (1, 40), kinds=["insert"])
                 if e.fixed.get("op") == op.name)
     mined_tree = tools.apply(tools.with_mined(seed, op), edit.sample(__import__("random").Random(0)))
-    backbone = make_campaign_backbone(strategy="agentic", seed=0, seed_archs=[seed], input_shape=(1, 40),
-                                      constraints=Constraints(max_params=25_000), num_classes=10)
+    spec = make_spec("agentic", seeds=("mnist1d_cnn",), max_params=25_000)
+    backbone = make_backbone(spec, SimpleNamespace(input_shape=(1, 40), num_classes=10), tools)
     backbone.propose(0)
     backbone.observe("e0001", seed, Result(status="ok", val_accuracy=0.5, params=5_000))
     backbone.propose(1)

@@ -12,9 +12,7 @@ import git
 import pytest
 
 import campaign_fakes as fakes
-from archlab import tools
 from archlab.campaign import load_records, resume_campaign, run_campaign
-from archlab.campaign.backbone_view import supersede
 from archlab.campaign.promotion import pick_promotion, promotion_quota
 from archlab.campaign.summary import best_of
 from archlab.campaign.workspace import Workspace
@@ -49,20 +47,6 @@ def test_reported_best_is_full_fidelity_whenever_one_exists():
     records = [record("e1", 0.95, 0.5), record("e2", 0.80, 1.0), record("e3", 0.85, 1.0)]
     assert best_of(records).id == "e3" and best_of(records).fidelity == 1.0
     assert best_of(records[:1]).id == "e1"  # nothing at full fidelity: the best short one
-
-
-def test_supersede_makes_the_backbone_rank_a_promoted_tree_by_its_full_score():
-    from archlab.search import Backbone
-
-    seeds = [tools.seeds.mlp(), tools.seeds.mnist1d_cnn()]
-    backbone = Backbone(strategy="agentic", seed=0, seed_archs=seeds, input_shape=(1, 40))
-    for step, (exp, val) in enumerate([("e0001", 0.6), ("e0002", 0.7)]):
-        backbone.propose(step)
-        backbone.observe(exp, seeds[step], ok(val, 0.5))
-    assert backbone.best().id == "e0002"
-    assert supersede(backbone, "e0001", ok(0.9, 1.0))
-    assert backbone.best().id == "e0001" and backbone.best().result.fidelity == 1.0
-    assert not supersede(backbone, "e9999", ok(0.9, 1.0))
 
 
 def promotions(folder: Path) -> list[dict]:
