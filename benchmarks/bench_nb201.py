@@ -32,8 +32,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archlab import tools  # noqa: E402
-from archlab.campaign import CampaignSettings, run_campaign  # noqa: E402
-from archlab.campaign.summary import load_records  # noqa: E402
+from archlab.campaign import CampaignSettings, load_records, run_campaign  # noqa: E402
 from archlab.campaign.workspace import Workspace  # noqa: E402
 from archlab.records import Budget, CampaignSpec, Result  # noqa: E402
 from archlab.sandbox.requests import EvalRequest  # noqa: E402

@@ -35,14 +35,14 @@ def describe_edit(edit: Edit | Promotion | dict[str, Any] | None) -> str:
     """One line for an edit, live or as recorded in record.json (a dict)."""
     if edit is None:
         return ""
-    if isinstance(edit, dict):
-        if isinstance(edit.get("description"), str):  # a campaign step such as a promotion
-            return str(edit["description"])
-        try:
-            edit = Edit.model_validate(edit)
-        except (ValueError, EditError):
-            return str(edit.get("kind", "edit"))
-    return edit.describe()
+    if not isinstance(edit, dict):
+        return edit.describe()
+    if isinstance(edit.get("description"), str):  # a campaign step such as a promotion
+        return str(edit["description"])
+    try:
+        return Edit.model_validate(edit).describe()
+    except (ValueError, EditError):
+        return str(edit.get("kind", "edit"))
 
 
 def commit_message(candidate: PreparedCandidate, result: Result, edit: str) -> str:

@@ -22,7 +22,7 @@ from archlab.search.proposal import Proposal, SearchConfig
 from archlab.search.selection import exploit_or_explore, ranked
 from archlab.search.space import MoveSpace
 from archlab.search.stages import Fits, StagedFront
-from archlab.tools import Arch
+from archlab.tools import Arch, Edit
 
 
 class AgenticSearch(StrategyBase):
@@ -73,7 +73,8 @@ class AgenticSearch(StrategyBase):
         """Iterated local search's perturbation: when the best neighbourhoods hold nothing new,
         a few random edits of the parent (more as tries fail) to a place with unseen neighbours."""
         space = self.space
-        arch, walk = parent.arch, []
+        arch: Arch = parent.arch
+        walk: list[Edit] = []
         for attempt in range(self.config.dedup_tries):
             arch, walk = parent.arch, []
             for _ in range(1 + attempt // 4):

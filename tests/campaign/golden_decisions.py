@@ -154,17 +154,16 @@ def campaign_decisions(strategy: str, seed: int, cap: int | None, evals: int, wo
 
 
 def run_with_fake_trainer(spec: Any, out: Path, settings: Any) -> Any:
-    """`run_campaign` with the deterministic fake executor of campaign_fakes (the old code's hook)."""
+    """`run_campaign` with the deterministic fake executor of campaign_fakes and the real search.
+
+    (Before the redesign this patched `campaign.rooms.make_campaign_executor`; now the fake is
+    passed in through `Wiring`.)"""
     sys.path.insert(0, str(HERE))
     import campaign_fakes
-    from archlab.campaign import rooms, run_campaign
+    from archlab.campaign import Wiring, run_campaign
 
-    original = rooms.make_campaign_executor
-    rooms.make_campaign_executor = lambda spec, s: campaign_fakes.JitterExecutor(1, s.workers)
-    try:
-        return run_campaign(spec, out, settings)
-    finally:
-        rooms.make_campaign_executor = original
+    wiring = Wiring(executor=lambda spec, s, task: campaign_fakes.JitterExecutor(1, s.workers))
+    return run_campaign(spec, out, settings, wiring=wiring)
 
 
 # ---- the fixture -------------------------------------------------------------------------------------
