@@ -142,8 +142,10 @@ def wire(spec: CampaignSpec, settings: CampaignSettings, ws: Workspace, task: Ta
 
 
 def open_campaign_memory(ws: Workspace, settings: CampaignSettings) -> ExperimentMemory:
-    """The campaign's memory; lightweight campaigns batch its writes (see write_behind.py)."""
-    from archlab.knowledge import open_memory
+    """The campaign's memory. Lightweight campaigns batch its writes and ask their similarity
+    questions of an in-process index of their own experiments (a resume's prefix included),
+    not of Chroma (see knowledge/write_behind.py)."""
+    from archlab.knowledge import ExperimentRecord, open_memory
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -152,5 +154,6 @@ def open_campaign_memory(ws: Workspace, settings: CampaignSettings) -> Experimen
     if settings.lightweight:
         from archlab.knowledge.write_behind import WriteBehindMemory
 
-        return WriteBehindMemory(memory)
+        own = [ExperimentRecord.model_validate(ws.read_record_json(exp)) for exp in ws.finished_ids()]
+        return WriteBehindMemory(memory, own=own)
     return memory

@@ -9,29 +9,70 @@ by the same rule as `Memory.lookup`, so every answer is the one an immediately
 written memory would give: decisions do not change, only the number of upserts.
 A crash loses nothing either: the campaign folder holds every record, and
 `open_memory` indexes what the index lacks.
+
+With `own` (the campaign's experiments already on disk, e.g. a resume's prefix)
+the memory also keeps an in-process index of the campaign's own experiments, and
+`similar` and `best` are answered from it without a Chroma round trip or a flush:
+a lookup-table campaign asks for similar experiments at every step, and each
+Chroma query (plus the flush before it) cost more than the rest of the step.
+`OwnExperiments` stores exactly what Chroma stores for a record (the same
+document embedding, structural vector and metadata) and ranks by the same
+distances and tie-breaks as `Memory.similar` and `Memory.best`, so over a memory
+that holds only this campaign every answer is the same; rows of other campaigns
+in a shared memory are not consulted (the shared memory is still written, in
+batches, and `lookup` still reads it).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from archlab.knowledge import views
+from archlab.knowledge.embedders import TextEmbedder
+from archlab.knowledge.errors import KnowledgeError
 from archlab.knowledge.experiment import ExperimentRecord
-from archlab.knowledge.memory import DETERMINISTIC_FAILURES, Memory
+from archlab.knowledge.memory import _POOL, DETERMINISTIC_FAILURES, Memory, _arch_and_sizes
+from archlab.knowledge.structure import size_mask, structural_vector
 from archlab.records import Result
 
 
 class WriteBehindMemory:
-    """Wraps a `Memory`: `add` is deferred, `lookup` sees pending rows, anything else flushes first."""
+    """Wraps a `Memory`: `add` is deferred, `lookup` sees pending rows, anything else flushes first;
+    with `own`, `similar` and `best` are answered from the campaign's own experiments, in process."""
 
-    def __init__(self, memory: Memory, batch: int = 512) -> None:
+    def __init__(self, memory: Memory, batch: int = 512, own: Iterable[ExperimentRecord] | None = None) -> None:
         self.memory = memory
         self.batch = batch
         self._pending: list[ExperimentRecord] = []
+        self.own: OwnExperiments | None = None
+        if own is not None:
+            self.own = OwnExperiments(memory.embedder)
+            for record in own:
+                self.own.add(record)
 
     def add(self, record: ExperimentRecord) -> None:
+        if self.own is not None:
+            self.own.add(record)
         self._pending.append(record)
         if len(self._pending) >= self.batch:
             self.flush()
+
+    def similar(self, arch: Any = None, text: str | None = None, k: int = 5, **filters: Any) -> list[dict[str, Any]]:
+        if self.own is not None and not filters:
+            return self.own.similar(arch, text, k)
+        self.flush()
+        return self.memory.similar(arch, text, k, **filters)
+
+    def best(self, k: int = 5, family: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        if self.own is not None and family is None and not filters:
+            return self.own.best(k)
+        self.flush()
+        return self.memory.best(k, family, **filters)
 
     def add_many(self, records: Any) -> int:
         records = list(records)
@@ -78,3 +119,78 @@ class WriteBehindMemory:
 
 
 _STORED = float("-inf")  # sorts a stored match before every pending one of the same status
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A record as Chroma gives it back: metadata, and float32 vectors widened to float64
+    (Chroma stores float32 and returns float64, and `Memory.similar` computes on those)."""
+
+    meta: dict[str, Any]
+    shape: np.ndarray  # the structural vector (structures collection)
+    text: np.ndarray  # the document's embedding (experiments collection)
+
+
+class OwnExperiments:
+    """One campaign's experiments, indexed in process; `similar` and `best` as `Memory` answers them."""
+
+    def __init__(self, embedder: TextEmbedder) -> None:
+        self.embedder = embedder
+        self._rows: dict[str, _Row] = {}  # key -> row; re-adding a key replaces it (an upsert)
+
+    def add(self, record: ExperimentRecord) -> None:
+        meta, document, shape = views.record_rows(record)
+        text = self.embedder.embed([document])[0]
+        self._rows[record.key] = _Row(meta, _as_stored(shape), _as_stored(text))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def similar(self, arch: Any = None, text: str | None = None, k: int = 5) -> list[dict[str, Any]]:
+        """`Memory.similar(arch, text, k)`: the same pools (nearest by structure, by text), the
+        same fused distance, the same order (distance, then key)."""
+        if arch is None and not text:
+            raise KnowledgeError("similar() needs an arch, a text, or both")
+        arch, params, flops = _arch_and_sizes(arch, None, None)
+        both = arch is not None and bool(text)
+        pool = k * _POOL if both else k
+        keys = list(self._rows)
+        candidates: set[str] = set()
+        if arch is not None:
+            shape_query, mask = structural_vector(arch, params, flops), size_mask(params, flops)
+            shapes = np.stack([self._rows[key].shape for key in keys]) if keys else np.zeros((0, 1))
+            squared = ((shapes - shape_query) ** 2).sum(axis=1) if keys else np.zeros(0)
+            candidates |= _nearest(keys, squared, max(pool, 20) if mask.min() == 0 else pool)
+        if text:
+            text_query = self.embedder.embed([text])[0]
+            texts = np.stack([self._rows[key].text for key in keys]) if keys else np.zeros((0, 1))
+            candidates |= _nearest(keys, 1.0 - texts @ text_query if keys else np.zeros(0), pool)
+
+        def distance(row: _Row) -> float:
+            shape = float(np.linalg.norm((row.shape - shape_query) * mask)) if arch is not None else math.inf
+            cosine = 1.0 - float(np.dot(row.text, text_query)) if text else math.inf
+            if not both:
+                return shape if arch is not None else cosine
+            return 0.5 * (1.0 - 1.0 / (1.0 + shape)) + 0.25 * cosine
+
+        scores = {key: distance(self._rows[key]) for key in candidates}
+        top = sorted(scores, key=lambda key: (scores[key], key))[:k]
+        return [views.compact_experiment(self._rows[key].meta, scores[key]) for key in top]
+
+    def best(self, k: int = 5) -> list[dict[str, Any]]:
+        """`Memory.best(k)`: successful experiments by validation accuracy; ties oldest first."""
+        rows = [row.meta for row in self._rows.values()
+                if row.meta["status"] == "ok" and row.meta.get("val_accuracy") is not None]
+        rows.sort(key=lambda m: (-m["val_accuracy"], m.get("created_ts", 0.0), m.get("campaign", ""),
+                                 m.get("exp_id", "")))
+        return [views.compact_experiment(meta) for meta in rows[:k]]
+
+
+def _as_stored(vector: np.ndarray) -> np.ndarray:
+    return np.asarray(vector, dtype=np.float32).astype(np.float64)
+
+
+def _nearest(keys: list[str], distances: np.ndarray, n: int) -> set[str]:
+    """The keys of the n smallest distances (ties by key)."""
+    order = sorted(range(len(keys)), key=lambda i: (float(distances[i]), keys[i]))
+    return {keys[i] for i in order[: max(1, n)]}
