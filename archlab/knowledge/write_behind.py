@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -121,30 +120,39 @@ class WriteBehindMemory:
 _STORED = float("-inf")  # sorts a stored match before every pending one of the same status
 
 
-@dataclass(frozen=True)
-class _Row:
-    """A record as Chroma gives it back: metadata, and float32 vectors widened to float64
-    (Chroma stores float32 and returns float64, and `Memory.similar` computes on those)."""
-
-    meta: dict[str, Any]
-    shape: np.ndarray  # the structural vector (structures collection)
-    text: np.ndarray  # the document's embedding (experiments collection)
-
-
 class OwnExperiments:
-    """One campaign's experiments, indexed in process; `similar` and `best` as `Memory` answers them."""
+    """One campaign's experiments, indexed in process; `similar` and `best` as `Memory` answers them.
+
+    Vectors are kept as Chroma gives them back (its float32 rows widened to float64), because
+    `Memory.similar` computes its distances on those: the same arithmetic, row by row, gives
+    the same bits, so near-ties are ordered exactly as there."""
 
     def __init__(self, embedder: TextEmbedder) -> None:
         self.embedder = embedder
-        self._rows: dict[str, _Row] = {}  # key -> row; re-adding a key replaces it (an upsert)
+        self._index: dict[str, int] = {}  # key -> row; re-adding a key replaces its row (an upsert)
+        self._keys: list[str] = []
+        self._metas: list[dict[str, Any]] = []
+        self._shapes = np.zeros((0, 0))
+        self._texts = np.zeros((0, 0))
+        self._key_rank: np.ndarray | None = None  # each row's place in key order (ties in the pools)
 
     def add(self, record: ExperimentRecord) -> None:
         meta, document, shape = views.record_rows(record)
-        text = self.embedder.embed([document])[0]
-        self._rows[record.key] = _Row(meta, _as_stored(shape), _as_stored(text))
+        text = _as_stored(self.embedder.embed([document])[0])
+        row = self._index.get(record.key)
+        if row is None:
+            row = self._index[record.key] = len(self._keys)
+            self._keys.append(record.key)
+            self._metas.append(meta)
+            self._shapes = _grown(self._shapes, row, shape.size)
+            self._texts = _grown(self._texts, row, text.size)
+            self._key_rank = None
+        self._metas[row] = meta
+        self._shapes[row] = _as_stored(shape)
+        self._texts[row] = text
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._keys)
 
     def similar(self, arch: Any = None, text: str | None = None, k: int = 5) -> list[dict[str, Any]]:
         """`Memory.similar(arch, text, k)`: the same pools (nearest by structure, by text), the
@@ -154,43 +162,55 @@ class OwnExperiments:
         arch, params, flops = _arch_and_sizes(arch, None, None)
         both = arch is not None and bool(text)
         pool = k * _POOL if both else k
-        keys = list(self._rows)
-        candidates: set[str] = set()
+        n = len(self._keys)
+        if n == 0:
+            return []
+        shapes, texts = self._shapes[:n], self._texts[:n]
+        rows: set[int] = set()
+        shape_query = mask = text_query = None
         if arch is not None:
             shape_query, mask = structural_vector(arch, params, flops), size_mask(params, flops)
-            shapes = np.stack([self._rows[key].shape for key in keys]) if keys else np.zeros((0, 1))
-            squared = ((shapes - shape_query) ** 2).sum(axis=1) if keys else np.zeros(0)
-            candidates |= _nearest(keys, squared, max(pool, 20) if mask.min() == 0 else pool)
+            squared = ((shapes - shape_query) ** 2).sum(axis=1)
+            rows |= self._nearest(squared, max(pool, 20) if mask.min() == 0 else pool)
         if text:
-            text_query = self.embedder.embed([text])[0]
-            texts = np.stack([self._rows[key].text for key in keys]) if keys else np.zeros((0, 1))
-            candidates |= _nearest(keys, 1.0 - texts @ text_query if keys else np.zeros(0), pool)
-
-        def distance(row: _Row) -> float:
-            shape = float(np.linalg.norm((row.shape - shape_query) * mask)) if arch is not None else math.inf
-            cosine = 1.0 - float(np.dot(row.text, text_query)) if text else math.inf
-            if not both:
-                return shape if arch is not None else cosine
-            return 0.5 * (1.0 - 1.0 / (1.0 + shape)) + 0.25 * cosine
-
-        scores = {key: distance(self._rows[key]) for key in candidates}
-        top = sorted(scores, key=lambda key: (scores[key], key))[:k]
-        return [views.compact_experiment(self._rows[key].meta, scores[key]) for key in top]
+            text_query = self.embedder.embed([text])[0].astype(np.float64)
+            rows |= self._nearest(1.0 - texts @ text_query, pool)
+        scores: dict[int, float] = {}
+        for i in rows:  # row by row, as Memory.similar computes each candidate's distance
+            shape = cosine = math.inf
+            if shape_query is not None:
+                d = (shapes[i] - shape_query) * mask
+                shape = math.sqrt(float(d.dot(d)))
+            if text_query is not None:
+                cosine = 1.0 - float(np.dot(texts[i], text_query))
+            scores[i] = (0.5 * (1.0 - 1.0 / (1.0 + shape)) + 0.25 * cosine if both
+                         else shape if shape_query is not None else cosine)
+        top = sorted(scores, key=lambda i: (scores[i], self._keys[i]))[:k]
+        return [views.compact_experiment(self._metas[i], scores[i]) for i in top]
 
     def best(self, k: int = 5) -> list[dict[str, Any]]:
         """`Memory.best(k)`: successful experiments by validation accuracy; ties oldest first."""
-        rows = [row.meta for row in self._rows.values()
-                if row.meta["status"] == "ok" and row.meta.get("val_accuracy") is not None]
+        rows = [m for m in self._metas if m["status"] == "ok" and m.get("val_accuracy") is not None]
         rows.sort(key=lambda m: (-m["val_accuracy"], m.get("created_ts", 0.0), m.get("campaign", ""),
                                  m.get("exp_id", "")))
         return [views.compact_experiment(meta) for meta in rows[:k]]
+
+    def _nearest(self, distances: np.ndarray, n: int) -> set[int]:
+        """The rows of the n smallest distances (ties by key)."""
+        if self._key_rank is None:
+            self._key_rank = np.argsort(np.argsort(np.array(self._keys)))
+        return set(np.lexsort((self._key_rank, distances))[: max(1, n)].tolist())
 
 
 def _as_stored(vector: np.ndarray) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32).astype(np.float64)
 
 
-def _nearest(keys: list[str], distances: np.ndarray, n: int) -> set[str]:
-    """The keys of the n smallest distances (ties by key)."""
-    order = sorted(range(len(keys)), key=lambda i: (float(distances[i]), keys[i]))
-    return {keys[i] for i in order[: max(1, n)]}
+def _grown(matrix: np.ndarray, rows: int, width: int) -> np.ndarray:
+    """`matrix` with room for row `rows` (capacity doubles, so adds stay cheap)."""
+    if matrix.shape[0] > rows:
+        return matrix
+    bigger = np.zeros((max(8, 2 * matrix.shape[0]), width))
+    if rows:
+        bigger[:rows] = matrix[:rows]
+    return bigger

@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 from typing import ClassVar
 
-from archlab import tools
 from archlab.records import Strategy
 from archlab.search.archive import Entry
 from archlab.search.base import StrategyBase
@@ -83,7 +82,7 @@ class AgenticSearch(StrategyBase):
                     break
                 edit = menu[rng.randrange(len(menu))].sample(rng)
                 walk.append(edit)
-                arch = tools.apply(arch, edit)
+                arch = self.space.apply_listed(arch, edit)
             if any(m.is_filled and space.fresh(arch, m) for m in space.legal(arch)):
                 break
         proposal = self._mutate(step, rng, parent.id, arch, f"{why}: {len(walk) + 1} random edits of {parent.id}")

@@ -118,7 +118,7 @@ class StrategyBase:
                 break
             edit = menu[rng.randrange(len(menu))].sample(rng)
             walk.append(edit)
-            arch = tools.apply(arch, edit)
+            arch = self.space.apply_listed(arch, edit)
         proposal = self._mutate(step, rng, parent_id, arch, f"{why} {parent_id}, random legal edit", unseen_menu)
         proposal.walk = walk
         return proposal
@@ -136,7 +136,7 @@ class StrategyBase:
                          if m.fixed.get(cell.slot_param) == slot and m.fixed.get(cell.choice_param) == choice), None)
             if edit is not None:  # None: the slot already holds that choice
                 walk.append(edit)
-                arch = tools.apply(arch, edit)
+                arch = self.space.apply_listed(arch, edit)
         return walk, arch
 
     def _mutate(self, step: int, rng: random.Random, parent_id: str, arch: Arch, note: str,

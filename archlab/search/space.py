@@ -39,10 +39,18 @@ class MoveSpace:
         return self._menus[key]
 
     def child_hash(self, arch: Arch, edit: Edit) -> str:
+        """The structural hash of `edit` (an entry of `arch`'s menu, or a sample of one) on `arch`."""
         key = (arch.model_dump_json(), edit.model_dump_json())
         if key not in self._children:
-            self._children[key] = tools.arch_hash(tools.apply(arch, edit))
+            self._children[key] = tools.arch_hash(self.apply_listed(arch, edit))
         return self._children[key]
+
+    @staticmethod
+    def apply_listed(arch: Arch, edit: Edit) -> Arch:
+        """`tools.apply` for an entry of `arch`'s own legal menu (or a sample of one): its
+        legality is known, so the menu is not enumerated again to check it (that check cost
+        more than everything else a strategy does). The child is the same tree."""
+        return tools.apply(arch, edit.model_copy(update={"input_shape": None}))
 
     def fresh(self, arch: Arch, edit: Edit) -> bool:
         """Whether `edit` on `arch` gives a structure not seen yet."""

@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from archlab import tools
 from archlab.search.archive import Entry
 from archlab.search.proposal import Proposal, SearchConfig
 from archlab.search.selection import ranked
@@ -150,7 +149,7 @@ def _widen(arch: Any, menu_all: list[Any], fits: Callable[[Any], bool],
         entries = [m for m in menu_all if m.kind == "set_param" and m.path == path
                    and m.fixed.get("param") == "out_channels"]
         wider = [v for m in entries for v in filled_variants(m) if int(v.fixed["out_channels"]) > width]
-        wider = [v for v in wider if fresh(child := _apply_listed(arch, v)) and fits(child)]
+        wider = [v for v in wider if fresh(child := MoveSpace.apply_listed(arch, v)) and fits(child)]
         if wider:
             return StageMove("set_param", path, wider, f"widen: the {width}-channel conv at {path}")
     return None
@@ -194,16 +193,10 @@ def _offer(arch: Any, menu_all: list[Any], kind: str, path: str, ops: tuple[str,
     entries = [m for m in menu_all if m.kind == kind and m.path == path and m.fixed.get("op") in ops]
     offered = []
     for variant in (v for m in entries for v in filled_variants(m)):
-        child = _apply_listed(arch, variant)
+        child = MoveSpace.apply_listed(arch, variant)
         if fresh(child) and fits(child):
             offered.append(variant)
     return offered
-
-
-def _apply_listed(arch: Any, edit: Any) -> Any:
-    """`tools.apply` for a filled variant of a menu entry of this very tree: its legality is known,
-    so the menu is not enumerated again (that check would cost more than everything else here)."""
-    return tools.apply(arch, edit.model_copy(update={"input_shape": None}))
 
 
 def _make_room(arch: Any, flat: int, menu_all: list[Any],
@@ -219,7 +212,7 @@ def _make_room(arch: Any, flat: int, menu_all: list[Any],
                and m.fixed.get("param") == "out_features"]
     roomy = []
     for variant in (v for m in entries for v in filled_variants(m)):
-        narrowed = _apply_listed(arch, variant)
+        narrowed = MoveSpace.apply_listed(arch, variant)
         probe = with_probe_stem(narrowed)
         if probe is not None and fresh(narrowed) and fits(probe):
             roomy.append(variant)

@@ -25,6 +25,13 @@ ARCHS = [conv_net(8, 3), conv_net(16, 5, residual=True), mlp(64), mlp(32, 3),
          *(tools.seeds.by_name(f"nb201:{c}").model_dump(mode="json") for c in CELLS)]
 RESULTS = [ok(0.7), ok(0.75, params=1200), ok(0.7, params=90_000, flops=10**6), failed("crashed"),
            failed("compile"), ok(0.6, fidelity=0.5)]
+
+
+def unique(result, n: int):
+    """`result` made distinct per experiment (the final order breaks exact ties by key, as Chroma's does)."""
+    if result.ok:
+        return result.model_copy(update={"val_accuracy": round(result.val_accuracy + n / 1000, 4)})
+    return result.model_copy(update={"error": f"run {n}: {result.error}"})
 TEXTS = [None, "", "conv kernel 5", "cell_edge root nor_conv_3x3 edge=0->1", "widen the linear layer",
          "favour replace; avoid cell_edge; memory points at pool; best val accuracy so far 0.7610"]
 # Cell edits make near-identical documents: the distances of many rows then tie to many digits,
@@ -79,6 +86,9 @@ def test_near_ties_are_ordered_exactly_as_chroma_orders_them(tmp_path: Path):
 def test_a_resumed_index_knows_the_experiments_on_disk_and_answers_without_chroma(tmp_path: Path):
     on_disk = [record(n, ARCHS[n], ok(0.5 + n / 100)) for n in range(1, 4)]
     with Memory(path=tmp_path / "index", embedder="hashing") as inner:
+        fresh = WriteBehindMemory(inner, own=[])
+        assert fresh.similar(tools.seeds.mlp(), "conv", 3) == inner.similar(tools.seeds.mlp(), "conv", 3) == []
+        assert fresh.best(3) == inner.best(3) == []
         inner.add_many(on_disk)
         memory = WriteBehindMemory(inner, own=on_disk)
         memory.add(record(4, ARCHS[4], ok(0.9)))
@@ -91,10 +101,10 @@ def test_a_resumed_index_knows_the_experiments_on_disk_and_answers_without_chrom
 @given(adds=st.lists(st.tuples(st.integers(0, len(ARCHS) - 1), st.integers(0, len(RESULTS) - 1),
                                st.integers(0, len(EDITS) - 1)), min_size=1, max_size=40),
        queries=st.lists(st.tuples(st.integers(-1, len(ARCHS) - 1), st.integers(0, len(TEXTS) - 1),
-                                  st.integers(1, 12)), min_size=1, max_size=6))
+                                  st.integers(1, 40)), min_size=1, max_size=6))
 def test_similar_and_best_match_a_chroma_memory_of_the_same_campaign(tmp_path_factory, adds, queries):
     folder = tmp_path_factory.mktemp("own")
-    records = [record(n + 1, ARCHS[a], RESULTS[r], edit=EDITS[e]) for n, (a, r, e) in enumerate(adds)]
+    records = [record(n + 1, ARCHS[a], unique(RESULTS[r], n), edit=EDITS[e]) for n, (a, r, e) in enumerate(adds)]
     with Memory(path=folder / "chroma", embedder="hashing") as chroma, \
             Memory(path=folder / "behind", embedder="hashing") as inner:
         chroma.add_many(records)
@@ -106,5 +116,10 @@ def test_similar_and_best_match_a_chroma_memory_of_the_same_campaign(tmp_path_fa
             text = TEXTS[text_index]
             if arch is None and not text:
                 continue
-            assert own.similar(arch, text, k) == chroma.similar(arch, text, k)
+            # Where rows tie exactly at the edge of Chroma's candidate pool, which of them it
+            # fetches is its graph's arbitrary order (no index could match it); compare where the
+            # pools hold every row. (The near-ties the ordering must get right are tested above.)
+            pool = 4 * k if arch is not None and text else (max(k, 20) if arch is not None else k)
+            if pool >= len(records):
+                assert own.similar(arch, text, k) == chroma.similar(arch, text, k)
         assert own.best(8) == chroma.best(8)
