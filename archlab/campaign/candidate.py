@@ -31,6 +31,13 @@ class PreparedCandidate:
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
+def was_trained(result: Result) -> bool:
+    """Whether a result cost an evaluation (the eval budget counts these): everything sent to
+    the executor. A rejection before submission has fidelity 0; a worker-side constraint check
+    (trees with mined ops) was submitted, so it counts."""
+    return not result.cached and (result.failure not in ("constraint", "invalid") or result.fidelity > 0)
+
+
 def describe_edit(edit: Edit | Promotion | dict[str, Any] | None) -> str:
     """One line for an edit, live or as recorded in record.json (a dict)."""
     if edit is None:

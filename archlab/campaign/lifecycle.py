@@ -20,6 +20,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING, Literal
 
+from archlab.campaign.candidate import was_trained
 from archlab.campaign.checks import check_spec
 from archlab.campaign.collaborators import Collaborators, Wiring, wire
 from archlab.campaign.errors import CampaignError, UsageError
@@ -82,7 +83,7 @@ def replay_campaign(root: Path | str, out_dir: Path | str | None = None,
     if not source.cassette_path.is_file() and spec.strategy == "agentic":
         raise UsageError(f"{source.root} has no llm/cassette.jsonl to replay")
     records = load_records(source)
-    trained = sum(1 for r in records if _trained(Result.model_validate(r["result"])))
+    trained = sum(1 for r in records if was_trained(Result.model_validate(r["result"])))
     if not records:
         raise UsageError(f"{source.root} has no finished experiment to replay")
     replay_spec = spec.model_copy(update={"budget": spec.budget.model_copy(update={
@@ -173,7 +174,7 @@ def _finish(c: Collaborators, state: CampaignState, recorder: Recorder, orchestr
         write_json_atomic(ws.insights_path, insights)
     c.llm.save_usage(ws.usage_path)
     state.elapsed_s = orchestrator.clock.spent_s()
-    trained = [r for r in results if _trained(r)]
+    trained = [r for r in results if was_trained(r)]
     state.status = "failed" if trained and not any(r.ok for r in trained) else "done"
     state.stop_reason = reason or "finished"
     if state.status == "failed":
@@ -207,11 +208,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _trained(result: Result) -> bool:
-    """Cost an evaluation: everything sent to the executor (a worker-side constraint check too)."""
-    return not result.cached and (result.failure not in ("constraint", "invalid") or result.fidelity > 0)
 
 
 def _stored_settings(state: CampaignState, given: CampaignSettings | None) -> CampaignSettings:

@@ -28,7 +28,7 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
 
-from archlab.campaign.candidate import PreparedCandidate, describe_edit
+from archlab.campaign.candidate import PreparedCandidate, describe_edit, was_trained
 from archlab.campaign.collaborators import Collaborators
 from archlab.campaign.errors import SpendStop
 from archlab.campaign.evaluation import train_request
@@ -131,7 +131,7 @@ class Orchestrator:
             candidate = self.proposer.replay(index, record)
             result = Result.model_validate(record["result"])
             entry = Pending(index, candidate, result=result, recorded=record)
-            if _was_trained(result):
+            if was_trained(result):
                 self.tally.submitted += 1
                 self._remember_hash(entry)
             return entry
@@ -282,10 +282,3 @@ class Orchestrator:
 
     def _usage(self) -> dict[str, Any]:
         return self.c.llm.usage.totals()
-
-
-def _was_trained(result: Result) -> bool:
-    """Whether a recorded result cost an evaluation (the eval budget counts these)."""
-    # A rejection before submission has fidelity 0; a worker-side constraint check (trees with
-    # mined ops) was submitted, so it counts, as it did live.
-    return not result.cached and (result.failure not in ("constraint", "invalid") or result.fidelity > 0)

@@ -75,14 +75,7 @@ class AgenticSearch(StrategyBase):
         arch: Arch = parent.arch
         walk: list[Edit] = []
         for attempt in range(self.config.dedup_tries):
-            arch, walk = parent.arch, []
-            for _ in range(1 + attempt // 4):
-                menu = space.legal(arch)
-                if not menu:
-                    break
-                edit = menu[rng.randrange(len(menu))].sample(rng)
-                walk.append(edit)
-                arch = self.space.apply_listed(arch, edit)
+            walk, arch = self._random_walk(parent.arch, 1 + attempt // 4, rng)
             if any(m.is_filled and space.fresh(arch, m) for m in space.legal(arch)):
                 break
         proposal = self._mutate(step, rng, parent.id, arch, f"{why}: {len(walk) + 1} random edits of {parent.id}")

@@ -108,20 +108,25 @@ class StrategyBase:
         sample of the space), then one fresh random edit."""
         pool = self._pool()
         parent_id, arch = pool[rng.randrange(len(pool))]
-        walk: list[Edit] = []
-        cells = uniform and self.space.cell is not None
-        if cells:
+        if uniform and self.space.cell is not None:
             walk, arch = self._uniform_cell_walk(arch, rng)
-        for _ in range(0 if cells else self.walk - 1):
+        else:
+            walk, arch = self._random_walk(arch, self.walk - 1, rng)
+        proposal = self._mutate(step, rng, parent_id, arch, f"{why} {parent_id}, random legal edit", unseen_menu)
+        proposal.walk = walk
+        return proposal
+
+    def _random_walk(self, arch: Arch, steps: int, rng: random.Random) -> tuple[list[Edit], Arch]:
+        """Up to `steps` uniformly random legal edits of `arch`, and the tree they lead to."""
+        walk: list[Edit] = []
+        for _ in range(steps):
             menu = self.space.legal(arch)
             if not menu:
                 break
             edit = menu[rng.randrange(len(menu))].sample(rng)
             walk.append(edit)
             arch = self.space.apply_listed(arch, edit)
-        proposal = self._mutate(step, rng, parent_id, arch, f"{why} {parent_id}, random legal edit", unseen_menu)
-        proposal.walk = walk
-        return proposal
+        return walk, arch
 
     def _uniform_cell_walk(self, arch: Arch, rng: random.Random) -> tuple[list[Edit], Arch]:
         """Edits that set every slot of a cell to a choice drawn uniformly, so the result is a uniform
