@@ -21,7 +21,7 @@ class PreparedCandidate:
     parent_ids: list[str]
     parent_arch: Arch
     edit: Edit | Promotion | None  # a filled Edit, a promotion, or None for an unchanged seed
-    edit_source: str  # "model", "fallback", "backbone", "promotion" or "recorded"
+    edit_source: str  # "model", "fallback", "search", "promotion" or "recorded"
     arch: Arch
     arch_hash: str
     fidelity: float = 1.0

@@ -71,7 +71,7 @@ class ModuleLibrary:
 
     @staticmethod
     def trial_default(menu: list[Edit], seed: int, index: int) -> Edit:
-        """The backbone-style fallback of a trial: a seeded draw from its menu."""
+        """The search-style fallback of a trial: a seeded draw from its menu."""
         rng = random.Random(f"archlab-module-trial/{seed}/{index}")
         return menu[rng.randrange(len(menu))].sample(rng)
 

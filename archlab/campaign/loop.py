@@ -4,10 +4,10 @@ Determinism comes from a fixed lag. Proposal `i` (0-based; experiment number
 `i + 1`) may use the results of proposals `< i - lag` and of nothing else, with
 `lag` = the number of workers fixed at creation. Before proposing `i` the loop
 waits for exactly those results and folds them in *in order* (analysis, files,
-git, memory, backbone.observe). So how fast threads or workers happen to be can
+git, memory, search.observe). So how fast threads or workers happen to be can
 change when things happen, never what is decided: the same spec, seed and mock
 model give the same candidates in the same order, and a resumed campaign
-replays its recorded prefix through the backbone to reach the same state.
+replays its recorded prefix through the search to reach the same state.
 
 A proposal is either the search's next step or, when a visible low-fidelity
 result earned it, a promotion of that tree to full fidelity (promotion.py); a

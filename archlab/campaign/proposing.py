@@ -54,7 +54,7 @@ class Proposer:
     def _propose(self, index: int, visible: int) -> PreparedCandidate:
         proposal = self.c.search.propose(index - self.promotions)
         parent, default, menu = proposal.parent_arch, proposal.default, list(proposal.menu)
-        edit, source = default, "backbone"
+        edit, source = default, "search"
         if self.agentic and default is not None and self.library is not None:
             menu, default = self._with_library(index, visible, proposal, menu, default)
             edit = default

@@ -20,7 +20,10 @@ document embedding, structural vector and metadata) and ranks by the same
 distances and tie-breaks as `Memory.similar` and `Memory.best`, so over a memory
 that holds only this campaign every answer is the same; rows of other campaigns
 in a shared memory are not consulted (the shared memory is still written, in
-batches, and `lookup` still reads it).
+batches, and `lookup` still reads it). One thing no index can copy: where rows
+tie exactly at the edge of a candidate pool (`similar` first fetches the nearest
+few by structure and by text), Chroma keeps those its graph happens to reach
+first; here the lower keys are kept.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class Descriptor(BaseModel):
 
 
 class Entry(BaseModel):
-    """One observed candidate, as the backbone sees it."""
+    """One observed candidate, as a strategy sees it."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 

@@ -41,7 +41,7 @@ class StrategyBase:
     # ---- the interface (see interface.py) ----------------------------------------------------
 
     def propose(self, step: int) -> Proposal:
-        rng = random.Random(f"archlab-backbone/{self.seed}/{step}")
+        rng = random.Random(f"archlab-backbone/{self.seed}/{step}")  # the old name: the same draws as ever
         if self.config.seeds_first and step < len(self.seeds):
             proposal = Proposal(step=step, strategy=self.name, parent_ids=[], parent_arch=self.seeds[step],
                                 note=f"seed {step} evaluated as given")
