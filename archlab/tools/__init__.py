@@ -29,10 +29,10 @@ from archlab.tools.errors import ArchError, EditError, MiningError
 from archlab.tools.ir import Arch, MinedOp, MinedParam, Node
 from archlab.tools.metrics import count_flops, count_params, measure_latency
 from archlab.tools.mining import MiningReport, mine, with_mined
-from archlab.tools.ops.registry import cell_space, cell_spaces
-from archlab.tools.ops.spec import CellSpace
 from archlab.tools.render import load_rendered, render
 from archlab.tools.shapes import validate
+from archlab.tools.ops.registry import cell_space, cell_spaces
+from archlab.tools.ops.spec import CellSpace
 
 __all__ = [
     "Arch", "Node", "MinedOp", "MinedParam", "validate", "build", "render", "load_rendered",
