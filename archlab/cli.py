@@ -29,20 +29,25 @@ except ImportError:  # pragma: no cover - older Typer uses Click itself
 from archlab.campaign import (
     CampaignError,
     CampaignSettings,
+    CampaignSummary,
     UsageError,
+    Workspace,
+    best_of,
     load_records,
+    make_view,
+    merge_options,
     plan_spec,
+    read_config,
+    reindex_campaign,
     replay_campaign,
     resume_campaign,
     run_campaign,
+    serve_mock_model,
+    settings_from,
     status_json,
     summarize,
 )
-from archlab.campaign.checks import one_line
-from archlab.campaign.config import merge_options, read_config, settings_from
-from archlab.campaign.summary import CampaignSummary, best_of
-from archlab.campaign.view import make_view
-from archlab.campaign.workspace import Workspace
+from archlab.errors import one_line
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Discover neural-network architectures with language-model agents.")
@@ -303,18 +308,7 @@ def reindex(
     chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL.")] = None,
 ) -> None:
     """Rebuild the memory index from the campaign folder."""
-    from archlab.knowledge import Memory, reindex as rebuild
-
-    ws = Workspace.open(folder)
-    stored = CampaignSettings.model_validate(ws.load_state().settings or {})
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if chroma_url or stored.chroma_url:
-        mem = Memory(url=chroma_url or stored.chroma_url, embedder=stored.embedder)
-    else:
-        mem = Memory(path=memory or stored.memory_dir or ws.index_dir, embedder=stored.embedder)
-    with mem:
-        report_ = rebuild(folder, mem, fresh=True)
-    typer.echo(f"Reindexed {report_.added} experiments and {report_.insights} insights into {mem.location}")
+    typer.echo(reindex_campaign(folder, memory, chroma_url))
 
 
 @app.command("serve-mock")
@@ -324,14 +318,8 @@ def serve_mock(
     fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
 ) -> None:
     """Serve the mock model over an OpenAI-compatible HTTP API (for --model openai/mock --api-base)."""
-    from archlab.llm import FaultConfig, serve
-
-    try:
-        faults = FaultConfig.uniform(fault_rate)
-    except ValueError as exc:
-        raise UsageError(one_line(exc)) from None
     typer.echo(f"mock model on http://{host}:{port}/v1 (use --model openai/mock --api-base http://{host}:{port}/v1)")
-    serve(host, port, faults)
+    serve_mock_model(host, port, fault_rate)
 
 
 # ---- the entry point ----------------------------------------------------------------------------------

@@ -10,9 +10,15 @@ count. Every strategy starts from the same random seed cell per seed; evolution 
 regularized evolution with P=20, S=5; agentic is the backbone with the real Coder
 agent on the mock model.
 
+Speed: the campaigns of all strategies run interleaved (seed by seed), so a change of
+machine load hits them alike; proposals/s is proposals (cached repeats included) over the
+campaigns' own wall time.
+
 Usage: python benchmarks/bench_nb201.py [--seeds 100] [--budget 300] [--jobs 2] [--png PATH]
-Prints mean +- std per strategy and budget, writes the anytime-curve PNG, and
-ends with one JSON line {"strategy": {"25": mean, ...}, ...} (test accuracy, %).
+Prints mean +- std per strategy and budget, writes the anytime-curve PNG, then the line
+`agentic_proposals_per_s=X evolution_proposals_per_s=Y random_proposals_per_s=Z
+agentic_time_over_evolution=R load_average=L` (R: mean campaign time, agentic over evolution), and ends with one JSON line
+{"strategy": {"25": mean, ...}, ...} (test accuracy, %).
 """
 
 from __future__ import annotations
@@ -32,8 +38,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archlab import tools  # noqa: E402
-from archlab.campaign import CampaignSettings, run_campaign  # noqa: E402
-from archlab.campaign.summary import load_records  # noqa: E402
+from archlab.campaign import CampaignSettings, load_records, run_campaign  # noqa: E402
 from archlab.campaign.workspace import Workspace  # noqa: E402
 from archlab.records import Budget, CampaignSpec, Result  # noqa: E402
 from archlab.sandbox.requests import EvalRequest  # noqa: E402
@@ -107,15 +112,24 @@ def _search_job(job: tuple[str, int, str, int]) -> SearchRun:
     return search(*job)
 
 
-def run_many(strategy: str, seeds: range, table_path: Path, budget: int, jobs: int) -> list[SearchRun]:
-    """Independent campaigns, in seed order, optionally over several processes."""
-    work = [(strategy, seed, str(table_path), budget) for seed in seeds]
+def run_many(strategies: list[str], seeds: range, table_path: Path, budget: int,
+             jobs: int) -> dict[str, list[SearchRun]]:
+    """Independent campaigns, interleaved (each seed's strategies side by side), optionally over
+    several processes; the runs of each strategy in seed order."""
+    work = [(strategy, seed, str(table_path), budget) for seed in seeds for strategy in strategies]
     if jobs <= 1:
-        return [_search_job(job) for job in work]
-    from concurrent.futures import ProcessPoolExecutor
+        runs = [_search_job(job) for job in work]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(jobs) as pool:  # each process parses the table once (read_table caches)
-        return list(pool.map(_search_job, work, chunksize=max(1, len(work) // (4 * jobs))))
+        with ProcessPoolExecutor(jobs) as pool:  # each process parses the table once (read_table caches)
+            runs = list(pool.map(_search_job, work, chunksize=max(1, len(work) // (4 * jobs))))
+    return {strategy: [run for (s, *_), run in zip(work, runs) if s == strategy] for strategy in strategies}
+
+
+def proposals_per_s(runs: list[SearchRun]) -> float:
+    """Proposals (cached repeats included) per second of the campaigns' own wall time."""
+    return sum(r.steps for r in runs) / max(1e-9, sum(r.seconds for r in runs))
 
 
 def lookup_rate(table: LookupTable, n: int = 5000) -> float:
@@ -168,11 +182,11 @@ def main(argv: list[str] | None = None) -> None:
     budgets = [b for b in BUDGETS if b <= args.budget]
     summary: dict[str, dict[str, float]] = {}
     curves: dict[str, list[list[float]]] = {}
-    for strategy in args.strategies.split(","):
-        start = time.perf_counter()
-        seeds = range(args.first_seed, args.first_seed + args.seeds)
-        runs = run_many(strategy, seeds, args.table, args.budget, args.jobs)
-        elapsed = time.perf_counter() - start
+    strategies = args.strategies.split(",")
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    all_runs = run_many(strategies, seeds, args.table, args.budget, args.jobs)
+    rates = {strategy: proposals_per_s(runs) for strategy, runs in all_runs.items()}
+    for strategy, runs in all_runs.items():
         curves[strategy] = [[r.pick(b) for b in range(1, len(r.signals) + 1)] for r in runs]  # type: ignore[misc]
         summary[strategy] = {}
         cells = []
@@ -181,14 +195,18 @@ def main(argv: list[str] | None = None) -> None:
             mean, std = statistics.fmean(picks), statistics.pstdev(picks)
             summary[strategy][str(b)] = round(mean, 3)
             cells.append(f"{b}: {mean:.2f} +- {std:.2f}" + (f" ({len(picks)} runs)" if len(picks) < len(runs) else ""))
-        steps = sum(r.steps for r in runs)
         fallbacks = sum(r.coder_fallbacks for r in runs)
         print(f"{strategy:9s} | " + " | ".join(cells)
-              + f" | {elapsed:.0f}s, {steps / elapsed:.0f} proposals/s, "
-              f"{statistics.fmean(r.seconds for r in runs):.1f}s per campaign"
+              + f" | {rates[strategy]:.0f} proposals/s, {statistics.fmean(r.seconds for r in runs):.1f}s per campaign"
               + (f", coder fallbacks {fallbacks}" if strategy == "agentic" else ""))
     plot(curves, args.png)
     print(f"plot: {args.png}")
+    figures = [f"{strategy}_proposals_per_s={rates[strategy]:.1f}" for strategy in sorted(rates)]
+    if "agentic" in rates and "evolution" in rates:  # a whole campaign's time, agentic over evolution
+        seconds = {s: statistics.fmean(r.seconds for r in all_runs[s]) for s in ("agentic", "evolution")}
+        figures.append(f"agentic_time_over_evolution={seconds['agentic'] / seconds['evolution']:.2f}")
+    figures.append("load_average=" + "/".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(" ".join(figures))
     print(json.dumps(summary))
 
 

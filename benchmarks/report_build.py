@@ -1,19 +1,22 @@
 """How long building a report takes, cold and during a run (cached learning curves).
 
 Usage: .venv/bin/python benchmarks/report_build.py [--sizes 40 200]
-Prints one line per figure; uses synthetic campaigns (archlab.report.demo_campaign),
+Prints one line per figure; uses synthetic campaigns (tests/report/demo_campaign.py),
 so it measures the report alone, not training.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from archlab.report import build_report, compare
-from archlab.report.demo_campaign import make_demo_campaign
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "report"))  # the test fixture
+from demo_campaign import make_demo_campaign  # noqa: E402
 
 
 class _Timed:

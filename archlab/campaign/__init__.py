@@ -5,15 +5,27 @@ Public API (the CLI uses only this):
 - `resume_campaign(dir, settings=None) -> CampaignSummary`
 - `replay_campaign(dir, out_dir=None, settings=None) -> CampaignSummary` (summary.replay compares)
 - `plan_spec(goal, overrides, settings) -> CampaignSpec` (the planner plus explicit flags)
-- `summarize(dir) -> CampaignSummary`, `status_json(summary) -> str`
+- `summarize(dir) -> CampaignSummary`, `status_json(summary) -> str`, `load_records(ws)`, `best_of(records)`
 - `CampaignSettings`, `ProgressEvent`, `CampaignError` (exit 1), `UsageError` (exit 2)
+- `Wiring`: the three entry points take `wiring=` to swap the search or the executor (tests)
+- `read_config`, `merge_options`, `settings_from` (the `--config` YAML), `make_view` (live progress)
+- `reindex_campaign(dir, memory_dir=None, chroma_url=None)`, `serve_mock_model(host, port, fault_rate)`
+
+Inside, one proposal goes: lifecycle.py (run/resume/replay) -> collaborators.py (`wire`:
+every room's object, built once) -> loop.py (`Orchestrator`: when) -> proposing.py
+(`Proposer`: search, coder, tools, evaluator) -> the executor -> recording.py
+(`Recorder`: analyst, files, memory, search.observe, git).
 """
 
-from archlab.campaign.api import replay_campaign, resume_campaign, run_campaign
-from archlab.campaign.checks import apply_overrides, plan_spec
+from archlab.campaign.checks import plan_spec
+from archlab.campaign.collaborators import Wiring
+from archlab.campaign.config_file import merge_options, read_config, settings_from
 from archlab.campaign.errors import CampaignError, UsageError
+from archlab.campaign.lifecycle import replay_campaign, resume_campaign, run_campaign
+from archlab.campaign.services import reindex_campaign, serve_mock_model
+from archlab.campaign.live_view import make_view
 from archlab.campaign.settings import CampaignSettings, LeaderboardRow, ProgressEvent
-from archlab.campaign.summary import CampaignSummary, load_records, status_json, summarize
+from archlab.campaign.status import CampaignSummary, best_of, load_records, status_json, summarize
 from archlab.campaign.workspace import Workspace
 
 __all__ = [
@@ -23,13 +35,20 @@ __all__ = [
     "LeaderboardRow",
     "ProgressEvent",
     "UsageError",
+    "Wiring",
     "Workspace",
-    "apply_overrides",
+    "best_of",
     "load_records",
+    "make_view",
+    "merge_options",
     "plan_spec",
+    "read_config",
+    "reindex_campaign",
     "replay_campaign",
     "resume_campaign",
     "run_campaign",
+    "serve_mock_model",
+    "settings_from",
     "status_json",
     "summarize",
 ]

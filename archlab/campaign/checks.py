@@ -7,19 +7,23 @@ can print it, exit 2, and leave nothing half-made on disk.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from archlab import tools
 from archlab.campaign.errors import UsageError
 from archlab.campaign.settings import CampaignSettings
+from archlab.errors import one_line
 from archlab.records import Budget, CampaignSpec, Constraints
+from archlab.tools import Arch
 
-
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+if TYPE_CHECKING:
+    from archlab.sandbox import Task
 
 
 def plan_spec(goal: str, overrides: dict[str, Any], settings: CampaignSettings) -> CampaignSpec:
-    """Turn a goal (and the person's explicit flags) into a spec with the planner."""
+    """Turn a goal (and the person's explicit flags, which win) into a spec with the planner.
+
+    The planner applies the overrides, once; a bad value is one line (exit 2)."""
     from archlab.agents import Planner
     from archlab.llm import LLMClient
 
@@ -29,29 +33,9 @@ def plan_spec(goal: str, overrides: dict[str, Any], settings: CampaignSettings) 
     check_model(model, settings.api_base)
     client = LLMClient(model=model, api_base=settings.api_base, mode="live", seed=int(overrides.get("seed") or 0))
     try:
-        spec = Planner(client).plan(goal, overrides)
+        return Planner(client).plan(goal, overrides)
     except Exception as exc:  # PlanError and friends: one line, nothing created
-        raise UsageError(one_line(exc)) from None
-    return apply_overrides(spec, overrides)
-
-
-def apply_overrides(spec: CampaignSpec, overrides: dict[str, Any]) -> CampaignSpec:
-    """The person's explicit flags win over what the planner read from the goal."""
-    top = {k: v for k, v in overrides.items()
-           if v is not None and k in ("task", "strategy", "seed", "model", "target", "seed_archs")}
-    budget = spec.budget.model_copy(update={k: v for k, v in {
-        "max_evals": overrides.get("max_evals"), "minutes": overrides.get("minutes"),
-        "max_tokens": overrides.get("max_tokens"), "max_cost_usd": overrides.get("max_cost_usd"),
-    }.items() if v is not None})
-    constraints = spec.constraints.model_copy(update={k: v for k, v in {
-        "max_params": overrides.get("max_params"), "max_flops": overrides.get("max_flops"),
-        "max_latency_ms": overrides.get("max_latency_ms"),
-    }.items() if v is not None})
-    try:
-        return CampaignSpec.model_validate({**spec.model_dump(), **top, "budget": budget.model_dump(),
-                                            "constraints": constraints.model_dump()})
-    except ValueError as exc:
-        raise UsageError(f"bad setting: {one_line(exc)}") from None
+        raise UsageError(one_line(exc) or type(exc).__name__) from None
 
 
 def check_model(model: str, api_base: str | None) -> None:
@@ -78,8 +62,9 @@ def check_out_dir(out_dir: Path) -> None:
         raise UsageError(f"{out_dir} already exists: choose another --out, or `archlab resume {out_dir}`")
 
 
-def check_spec(spec: CampaignSpec, settings: CampaignSettings, out_dir: Path) -> None:
-    """All checks of a spec before its folder is made (task data, constraints, model)."""
+def check_spec(spec: CampaignSpec, settings: CampaignSettings, out_dir: Path) -> Task:
+    """All checks of a spec before its folder is made (task data, constraints, model); returns
+    the task, loaded once here for the whole run."""
     check_out_dir(out_dir)
     check_budget(spec.budget)
     check_model(spec.model, settings.api_base)
@@ -87,10 +72,11 @@ def check_spec(spec: CampaignSpec, settings: CampaignSettings, out_dir: Path) ->
     check_seeds(spec, task)
     check_constraints_possible(spec.constraints, spec.seed_archs, task)
     check_recipe(task, settings.recipe_overrides)
+    return task
 
 
-def load_checked_task(name: str, settings: CampaignSettings) -> Any:
-    from archlab.sandbox.tasks import load_task
+def load_checked_task(name: str, settings: CampaignSettings) -> Task:
+    from archlab.sandbox import load_task
 
     try:
         return load_task(name, settings.resolved_cache_dir())
@@ -98,10 +84,8 @@ def load_checked_task(name: str, settings: CampaignSettings) -> Any:
         raise UsageError(one_line(exc)) from None
 
 
-def check_seeds(spec: CampaignSpec, task: Any = None) -> None:
-    """Every seed is known and fits the task: a lookup table answers only for its cells."""
-    from archlab import tools
-
+def check_seeds(spec: CampaignSpec, task: Task | None = None) -> None:
+    """Every seed is known and fits the task: a lookup table answers only for the cells of its space."""
     for name in spec.seed_archs:
         try:
             arch = tools.seeds.by_name(name)
@@ -109,28 +93,26 @@ def check_seeds(spec: CampaignSpec, task: Any = None) -> None:
             raise UsageError(f"unknown seed architecture {name!r}: {one_line(exc)}") from None
         if task is None:
             continue
-        if task.kind == "lookup" and arch.root.op != "nb201_cell":
+        if task.kind == "lookup" and tools.cell_space(arch) is None:
+            hints = " or ".join(space.seed_hint for space in tools.cell_spaces())
             raise UsageError(f"seed architecture {name!r} is not a cell of the table {spec.task}: "
-                             f"use --seed-arch nb201 or nb201:CELL")
+                             f"use --seed-arch {hints}")
         problems = tools.validate(arch, tuple(task.input_shape))
         if problems:
             raise UsageError(f"seed architecture {name!r} does not fit the task's input "
                              f"{tuple(task.input_shape)}: {problems[0]}")
 
 
-def check_recipe(task: Any, overrides: dict[str, Any]) -> None:
-    recipe = getattr(task, "recipe", None)
-    if overrides and recipe is not None:
+def check_recipe(task: Task, overrides: dict[str, Any]) -> None:
+    if overrides:
         try:
-            recipe.with_overrides(overrides)
+            task.recipe.with_overrides(overrides)
         except Exception as exc:
             raise UsageError(one_line(exc)) from None
 
 
-def check_constraints_possible(constraints: Constraints, seed_archs: list[str], task: Any) -> None:
+def check_constraints_possible(constraints: Constraints, seed_archs: list[str], task: Task) -> None:
     """Refuse limits no model can meet: below the bare classifier head, or below every seed."""
-    from archlab import tools
-
     if task.kind != "train":
         return
     for name, value in (("max params", constraints.max_params), ("max FLOPs", constraints.max_flops),
@@ -138,7 +120,7 @@ def check_constraints_possible(constraints: Constraints, seed_archs: list[str], 
         if value is not None and value <= 0:
             raise UsageError(f"{name} is {value:g}: no model can meet it")
     smallest = head_only_size(tuple(task.input_shape), task.num_classes)
-    seed_sizes = {name: _size(tools, tools.seeds.by_name(name), task) for name in seed_archs}
+    seed_sizes = {name: _size(tools.seeds.by_name(name), task) for name in seed_archs}
     for key, label in (("params", "max params"), ("flops", "max FLOPs")):
         limit = constraints.max_params if key == "params" else constraints.max_flops
         if limit is None:
@@ -161,10 +143,8 @@ def head_only_size(input_shape: tuple[int, ...], num_classes: int) -> dict[str, 
     return {"params": features * num_classes + num_classes, "flops": 2 * features * num_classes}
 
 
-def _size(tools: Any, arch: Any, task: Any) -> dict[str, int] | None:
+def _size(arch: Arch, task: Task) -> dict[str, int] | None:
     """Params and FLOPs of a tree on the task, or None when it cannot be built."""
-    if arch is None:
-        return None
     try:
         module = tools.build(arch, tuple(task.input_shape), task.num_classes)
         return {"params": int(tools.count_params(module)),

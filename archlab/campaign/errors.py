@@ -6,6 +6,11 @@ cannot run) and `CampaignError` to exit code 1 (the run itself failed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class CampaignError(Exception):
     """A campaign could not run or finish; the message is one line."""
@@ -16,3 +21,17 @@ class CampaignError(Exception):
 
 class UsageError(CampaignError):
     """Bad input (goal, constraints, budget, model, folder): nothing was created."""
+
+
+class SpendStop(Exception):
+    """The model spend budget ran out while preparing a proposal (the loop stops cleanly)."""
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """Run an agent call; the model's spend cap turns into a clean `SpendStop`."""
+    from archlab.llm import SpendExceeded
+
+    try:
+        return call()
+    except SpendExceeded as exc:
+        raise SpendStop(f"model spend budget reached: {exc}") from None

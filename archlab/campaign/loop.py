@@ -4,15 +4,19 @@ Determinism comes from a fixed lag. Proposal `i` (0-based; experiment number
 `i + 1`) may use the results of proposals `< i - lag` and of nothing else, with
 `lag` = the number of workers fixed at creation. Before proposing `i` the loop
 waits for exactly those results and folds them in *in order* (analysis, files,
-git, memory, backbone.observe). So how fast threads or workers happen to be can
+git, memory, search.observe). So how fast threads or workers happen to be can
 change when things happen, never what is decided: the same spec, seed and mock
 model give the same candidates in the same order, and a resumed campaign
-replays its recorded prefix through the backbone to reach the same state.
+replays its recorded prefix through the search to reach the same state.
 
-A proposal is either the backbone's next step or, when a visible low-fidelity
+A proposal is either the search's next step or, when a visible low-fidelity
 result earned it, a promotion of that tree to full fidelity (promotion.py); a
 few steps also ask the coder for a new module first (library.py). Both are
 decided from the same visible prefix, so they are as deterministic as the rest.
+
+One proposal, end to end: `Proposer.prepare` (proposing.py) -> the memory's
+cache or `executor.submit` (here) -> `Recorder.finish` and `Recorder.observe`
+(recording.py), each calling the other rooms' objects directly (collaborators.py).
 """
 
 from __future__ import annotations
@@ -24,13 +28,18 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
 
-from archlab.campaign.budget import StopClock
-from archlab.campaign.parts import Parts, PreparedCandidate, SpendStop
+from archlab.campaign.candidate import PreparedCandidate, describe_edit, was_trained
+from archlab.campaign.collaborators import Collaborators
+from archlab.campaign.errors import SpendStop
+from archlab.campaign.evaluation import train_request
 from archlab.campaign.promotion import rank_key
-from archlab.campaign.settings import CampaignSettings, LeaderboardRow, ProgressEvent
+from archlab.campaign.proposing import Proposer
+from archlab.campaign.recording import Recorder
+from archlab.campaign.report_refresh import refresh_report
+from archlab.campaign.settings import LeaderboardRow, ProgressEvent
 from archlab.campaign.state import CampaignState
-from archlab.campaign.workspace import Workspace
-from archlab.records import CampaignSpec, Result
+from archlab.campaign.stop_clock import StopClock
+from archlab.records import Result
 
 
 @dataclass
@@ -63,15 +72,17 @@ class Tally:
 class Orchestrator:
     """Runs (or resumes) one campaign in its workspace until a budget stops it."""
 
-    def __init__(self, ws: Workspace, spec: CampaignSpec, state: CampaignState,
-                 settings: CampaignSettings, parts: Parts, prefix: list[dict[str, Any]]) -> None:
-        self.ws, self.spec, self.state, self.settings, self.parts = ws, spec, state, settings, parts
+    def __init__(self, c: Collaborators, state: CampaignState, proposer: Proposer, recorder: Recorder,
+                 prefix: list[dict[str, Any]]) -> None:
+        self.c, self.state, self.proposer, self.recorder = c, state, proposer, recorder
+        self.ws, self.spec, self.settings = c.workspace, c.spec, c.settings
+        self.top_fidelity = proposer.fidelities[-1]
         self.prefix = prefix  # records of finished experiments, e0001.. in order
         self.lag = max(1, state.lag)
         self.tally = Tally()
         self.pending: deque[Pending] = deque()
         self.hash_owner: dict[tuple[str, float], Pending] = {}  # in-campaign dedup
-        self.clock = StopClock(spec.budget, spent_s=state.elapsed_s)
+        self.clock = StopClock(self.spec.budget, spent_s=state.elapsed_s)
         self.finished = 0  # proposals folded in so far
         self.idle_streak = 0
         self.last_report = time.monotonic()
@@ -106,7 +117,7 @@ class Orchestrator:
         return True
 
     def _should_stop(self) -> str:
-        reason = self.clock.reason(self.tally.submitted, self.parts.usage_totals())
+        reason = self.clock.reason(self.tally.submitted, self._usage())
         if reason:
             return reason
         if self.idle_streak >= self.settings.stall_limit:
@@ -117,22 +128,23 @@ class Orchestrator:
         """Propose candidate `index` and start its evaluation (or reuse a known result)."""
         if index < len(self.prefix):  # resume: the decision and result are on disk
             record = self.prefix[index]
-            candidate = self.parts.replay_candidate(index, record)
+            candidate = self.proposer.replay(index, record)
             result = Result.model_validate(record["result"])
             entry = Pending(index, candidate, result=result, recorded=record)
-            if _was_trained(result):
+            if was_trained(result):
                 self.tally.submitted += 1
                 self._remember_hash(entry)
             return entry
         visible = index - self.lag
-        candidate = self.parts.promotion(index, visible) or self.parts.prepare(index, visible)
+        candidate = self.proposer.prepare(index, visible)
         entry = Pending(index, candidate)
         if candidate.result is not None:  # rejected (constraint) or invalid: never trained
             entry.result = candidate.result
             self.idle_streak += 1
             return entry
         owner = self.hash_owner.get((candidate.arch_hash, candidate.fidelity))
-        known = None if owner is not None else self.parts.lookup(candidate)
+        known = None if owner is not None else self.c.memory.lookup(candidate.arch_hash, candidate.fidelity,
+                                                                    task=self.spec.task)
         if owner is not None:  # an earlier proposal of this campaign, done or in flight
             entry.future, entry.result = owner.future, owner.result
             candidate.cached_from = owner.candidate.exp_id
@@ -141,7 +153,7 @@ class Orchestrator:
             entry.result = known
             self.idle_streak += 1
         else:
-            entry.future = self.parts.submit(candidate)
+            entry.future = self.c.executor.submit(train_request(candidate, self.spec, self.settings))
             entry.trained = True
             self.tally.submitted += 1
             self.idle_streak = 0
@@ -160,7 +172,7 @@ class Orchestrator:
             while not entry.future.done():
                 remaining = self.clock.seconds_left()
                 if remaining is not None and remaining <= 0 and not self.stop_reason:
-                    self.stop_reason = self.clock.reason(self.tally.submitted, self.parts.usage_totals())
+                    self.stop_reason = self.clock.reason(self.tally.submitted, self._usage())
                     return False
                 wait_futures([entry.future], timeout=0.5 if remaining is None else min(0.5, max(remaining, 0.01)))
         self.pending.popleft()
@@ -174,15 +186,15 @@ class Orchestrator:
         if not replaying and not entry.trained and entry.candidate.result is None:
             result = result.model_copy(update={"cached": True})  # reused, not trained
         entry.result = result
-        record = entry.recorded if replaying else self.parts.finish(entry.candidate, result)
-        self.parts.observe(entry.candidate, result)
+        record = entry.recorded if entry.recorded is not None else self.recorder.finish(entry.candidate, result)
+        self.recorder.observe(entry.candidate, result)
         self.finished += 1
         new_best = self._count(record, result)
         if not replaying:
             self._checkpoint()
-            self.parts.commit(entry.candidate, result)
+            self.recorder.commit(entry.candidate, result)
             if new_best:
-                self.parts.tag_best(record["id"], result)
+                self.recorder.tag_best(record["id"], result)
             self._progress(self._line(record, result))
             self._maybe_refresh_report()
 
@@ -198,9 +210,9 @@ class Orchestrator:
             tally.failed += int(result.status == "failed")
         if not (result.ok and result.val_accuracy is not None):
             return False
-        top = self.parts.fidelities[-1]  # like with like: a full-fidelity result outranks any shorter one
+        top = self.top_fidelity  # like with like: a full-fidelity result outranks any shorter one
         row = LeaderboardRow(id=record["id"], val_accuracy=result.val_accuracy, params=result.params,
-                             edit=self.parts.describe_edit(record.get("edit")), fidelity=result.fidelity)
+                             edit=describe_edit(record.get("edit")), fidelity=result.fidelity)
         tally.board = sorted([*tally.board, row], key=lambda r: (r.fidelity < top - 1e-9, -(r.val_accuracy or 0.0)))[:5]
         if tally.best is None or rank_key(result, top) > rank_key(tally.best, top):
             tally.best, tally.best_val, tally.best_id = result, result.val_accuracy, record["id"]
@@ -237,7 +249,7 @@ class Orchestrator:
         state.cached, state.rejected, state.best_id = tally.cached, tally.rejected, tally.best_id
         state.elapsed_s = self.clock.spent_s()
         self.ws.save_state(state)
-        self.parts.save_usage()
+        self.c.llm.save_usage(self.ws.usage_path)
 
     def _line(self, record: dict[str, Any], result: Result) -> str:
         if result.cached:
@@ -251,7 +263,7 @@ class Orchestrator:
 
     def progress_event(self, message: str) -> ProgressEvent:
         tally = self.tally
-        fraction, label = self.clock.fraction(tally.submitted, self.parts.usage_totals())
+        fraction, label = self.clock.fraction(tally.submitted, self._usage())
         in_flight = sum(1 for e in self.pending if e.future is not None and not e.future.done())
         return ProgressEvent(
             message=message, done=self.finished, evaluated=tally.evaluated, in_flight=in_flight,
@@ -266,11 +278,7 @@ class Orchestrator:
     def _maybe_refresh_report(self) -> None:
         if self.settings.write_report and time.monotonic() - self.last_report >= self.settings.report_every_s:
             self.last_report = time.monotonic()
-            self.parts.refresh_report()
+            refresh_report(self.ws.root)
 
-
-def _was_trained(result: Result) -> bool:
-    """Whether a recorded result cost an evaluation (the eval budget counts these)."""
-    # A rejection before submission has fidelity 0; a worker-side constraint check (trees with
-    # mined ops) was submitted, so it counts, as it did live.
-    return not result.cached and (result.failure not in ("constraint", "invalid") or result.fidelity > 0)
+    def _usage(self) -> dict[str, Any]:
+        return self.c.llm.usage.totals()

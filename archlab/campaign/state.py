@@ -1,6 +1,6 @@
 """The checkpoint in `state.json`: counters, budgets used, how to resume.
 
-The backbone is deterministic given the recorded results, so its state is not
+The search is deterministic given the recorded results, so its state is not
 pickled here: resume replays the recorded experiments through it (see loop.py).
 """
 

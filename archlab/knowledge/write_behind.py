@@ -9,29 +9,72 @@ by the same rule as `Memory.lookup`, so every answer is the one an immediately
 written memory would give: decisions do not change, only the number of upserts.
 A crash loses nothing either: the campaign folder holds every record, and
 `open_memory` indexes what the index lacks.
+
+With `own` (the campaign's experiments already on disk, e.g. a resume's prefix)
+the memory also keeps an in-process index of the campaign's own experiments, and
+`similar` and `best` are answered from it without a Chroma round trip or a flush:
+a lookup-table campaign asks for similar experiments at every step, and each
+Chroma query (plus the flush before it) cost more than the rest of the step.
+`OwnExperiments` stores exactly what Chroma stores for a record (the same
+document embedding, structural vector and metadata) and ranks by the same
+distances and tie-breaks as `Memory.similar` and `Memory.best`, so over a memory
+that holds only this campaign every answer is the same; rows of other campaigns
+in a shared memory are not consulted (the shared memory is still written, in
+batches, and `lookup` still reads it). One thing no index can copy: where rows
+tie exactly at the edge of a candidate pool (`similar` first fetches the nearest
+few by structure and by text), Chroma keeps those its graph happens to reach
+first; here the lower keys are kept.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from archlab.knowledge import views
+from archlab.knowledge.embedders import TextEmbedder
+from archlab.knowledge.errors import KnowledgeError
 from archlab.knowledge.experiment import ExperimentRecord
-from archlab.knowledge.memory import DETERMINISTIC_FAILURES, Memory
+from archlab.knowledge.memory import _POOL, DETERMINISTIC_FAILURES, Memory, _arch_and_sizes
+from archlab.knowledge.structure import size_mask, structural_vector
 from archlab.records import Result
 
 
 class WriteBehindMemory:
-    """Wraps a `Memory`: `add` is deferred, `lookup` sees pending rows, anything else flushes first."""
+    """Wraps a `Memory`: `add` is deferred, `lookup` sees pending rows, anything else flushes first;
+    with `own`, `similar` and `best` are answered from the campaign's own experiments, in process."""
 
-    def __init__(self, memory: Memory, batch: int = 512) -> None:
+    def __init__(self, memory: Memory, batch: int = 512, own: Iterable[ExperimentRecord] | None = None) -> None:
         self.memory = memory
         self.batch = batch
         self._pending: list[ExperimentRecord] = []
+        self.own: OwnExperiments | None = None
+        if own is not None:
+            self.own = OwnExperiments(memory.embedder)
+            for record in own:
+                self.own.add(record)
 
     def add(self, record: ExperimentRecord) -> None:
+        if self.own is not None:
+            self.own.add(record)
         self._pending.append(record)
         if len(self._pending) >= self.batch:
             self.flush()
+
+    def similar(self, arch: Any = None, text: str | None = None, k: int = 5, **filters: Any) -> list[dict[str, Any]]:
+        if self.own is not None and not filters:
+            return self.own.similar(arch, text, k)
+        self.flush()
+        return self.memory.similar(arch, text, k, **filters)
+
+    def best(self, k: int = 5, family: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        if self.own is not None and family is None and not filters:
+            return self.own.best(k)
+        self.flush()
+        return self.memory.best(k, family, **filters)
 
     def add_many(self, records: Any) -> int:
         records = list(records)
@@ -78,3 +121,99 @@ class WriteBehindMemory:
 
 
 _STORED = float("-inf")  # sorts a stored match before every pending one of the same status
+
+
+class OwnExperiments:
+    """One campaign's experiments, indexed in process; `similar` and `best` as `Memory` answers them.
+
+    Vectors are kept as Chroma gives them back (its float32 rows widened to float64), because
+    `Memory.similar` computes its distances on those: the same arithmetic, row by row, gives
+    the same bits, so near-ties are ordered exactly as there."""
+
+    def __init__(self, embedder: TextEmbedder) -> None:
+        self.embedder = embedder
+        self._index: dict[str, int] = {}  # key -> row; re-adding a key replaces its row (an upsert)
+        self._keys: list[str] = []
+        self._metas: list[dict[str, Any]] = []
+        self._shapes = np.zeros((0, 0))
+        self._texts = np.zeros((0, 0))
+        self._key_rank: np.ndarray | None = None  # each row's place in key order (ties in the pools)
+
+    def add(self, record: ExperimentRecord) -> None:
+        meta, document, shape = views.record_rows(record)
+        text = _as_stored(self.embedder.embed([document])[0])
+        row = self._index.get(record.key)
+        if row is None:
+            row = self._index[record.key] = len(self._keys)
+            self._keys.append(record.key)
+            self._metas.append(meta)
+            self._shapes = _grown(self._shapes, row, shape.size)
+            self._texts = _grown(self._texts, row, text.size)
+            self._key_rank = None
+        self._metas[row] = meta
+        self._shapes[row] = _as_stored(shape)
+        self._texts[row] = text
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def similar(self, arch: Any = None, text: str | None = None, k: int = 5) -> list[dict[str, Any]]:
+        """`Memory.similar(arch, text, k)`: the same pools (nearest by structure, by text), the
+        same fused distance, the same order (distance, then key)."""
+        if arch is None and not text:
+            raise KnowledgeError("similar() needs an arch, a text, or both")
+        arch, params, flops = _arch_and_sizes(arch, None, None)
+        both = arch is not None and bool(text)
+        pool = k * _POOL if both else k
+        n = len(self._keys)
+        if n == 0:
+            return []
+        shapes, texts = self._shapes[:n], self._texts[:n]
+        rows: set[int] = set()
+        shape_query = mask = text_query = None
+        if arch is not None:
+            shape_query, mask = structural_vector(arch, params, flops), size_mask(params, flops)
+            squared = ((shapes - shape_query) ** 2).sum(axis=1)
+            rows |= self._nearest(squared, max(pool, 20) if mask.min() == 0 else pool)
+        if text:
+            text_query = self.embedder.embed([text])[0].astype(np.float64)
+            rows |= self._nearest(1.0 - texts @ text_query, pool)
+        scores: dict[int, float] = {}
+        for i in rows:  # row by row, as Memory.similar computes each candidate's distance
+            shape = cosine = math.inf
+            if shape_query is not None:
+                d = (shapes[i] - shape_query) * mask
+                shape = math.sqrt(float(d.dot(d)))
+            if text_query is not None:
+                cosine = 1.0 - float(np.dot(texts[i], text_query))
+            scores[i] = (0.5 * (1.0 - 1.0 / (1.0 + shape)) + 0.25 * cosine if both
+                         else shape if shape_query is not None else cosine)
+        top = sorted(scores, key=lambda i: (scores[i], self._keys[i]))[:k]
+        return [views.compact_experiment(self._metas[i], scores[i]) for i in top]
+
+    def best(self, k: int = 5) -> list[dict[str, Any]]:
+        """`Memory.best(k)`: successful experiments by validation accuracy; ties oldest first."""
+        rows = [m for m in self._metas if m["status"] == "ok" and m.get("val_accuracy") is not None]
+        rows.sort(key=lambda m: (-m["val_accuracy"], m.get("created_ts", 0.0), m.get("campaign", ""),
+                                 m.get("exp_id", "")))
+        return [views.compact_experiment(meta) for meta in rows[:k]]
+
+    def _nearest(self, distances: np.ndarray, n: int) -> set[int]:
+        """The rows of the n smallest distances (ties by key)."""
+        if self._key_rank is None:
+            self._key_rank = np.argsort(np.argsort(np.array(self._keys)))
+        return set(np.lexsort((self._key_rank, distances))[: max(1, n)].tolist())
+
+
+def _as_stored(vector: np.ndarray) -> np.ndarray:
+    return np.asarray(vector, dtype=np.float32).astype(np.float64)
+
+
+def _grown(matrix: np.ndarray, rows: int, width: int) -> np.ndarray:
+    """`matrix` with room for row `rows` (capacity doubles, so adds stay cheap)."""
+    if matrix.shape[0] > rows:
+        return matrix
+    bigger = np.zeros((max(8, 2 * matrix.shape[0]), width))
+    if rows:
+        bigger[:rows] = matrix[:rows]
+    return bigger

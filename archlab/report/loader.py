@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from archlab.errors import one_line
 from archlab.records import CampaignSpec, Result
 
 
@@ -185,10 +186,6 @@ class CampaignView(BaseModel):
         return total
 
 
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
-
-
 def _warn_skip(view: CampaignView, path: Path, reason: str) -> None:
     view.skipped.append(f"{path}: {reason}")
     warnings.warn(f"skipping {path}: {reason}", ReportWarning, stacklevel=3)
@@ -209,7 +206,7 @@ def _load_experiment(folder: Path, view: CampaignView) -> ExperimentView | None:
             raw["arch"] = _read_json(folder / "arch.json")
         experiment = ExperimentView.model_validate(raw)
     except (OSError, ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
-        _warn_skip(view, record_path, _one_line(exc))
+        _warn_skip(view, record_path, one_line(exc, 300))
         return None
     code_file = folder / "model.py"
     if code_file.is_file():
@@ -253,7 +250,7 @@ def _load_optional(view: CampaignView, path: Path, parse: Callable[[Any], T], de
     try:
         return parse(_read_json(path))
     except (OSError, ValueError, ValidationError) as exc:
-        _warn_skip(view, path, _one_line(exc))
+        _warn_skip(view, path, one_line(exc, 300))
         return default
 
 

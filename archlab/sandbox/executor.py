@@ -9,7 +9,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from archlab.records import Result
 from archlab.sandbox.requests import EvalRequest, Limits
-from archlab.sandbox.tasks import TaskError, load_task
+from archlab.sandbox.tasks import Task, TaskError, load_task
 from archlab.sandbox.walls import print_notice
 
 
@@ -28,12 +28,13 @@ class Executor(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def make_executor(task: str, kind: Literal["local", "ray"] = "local", workers: int | None = None,
+def make_executor(task: str | Task, kind: Literal["local", "ray"] = "local", workers: int | None = None,
                   address: str | None = None, cache_dir: str | Path | None = None, device: str = "auto",
                   limits: Limits | None = None, isolate_network: bool | None = None, *,
                   unsafe_sandbox: bool = False, jail: bool | None = None,
                   notice: Callable[[str], None] | None = print_notice) -> Executor:
-    """An executor serving `task` (``mnist1d``, ``npz:PATH`` or ``table:PATH``).
+    """An executor serving `task` (``mnist1d``, ``npz:PATH`` or ``table:PATH``, or a `Task`
+    the caller already loaded with `load_task`, which is then not loaded again).
 
     `kind="local"`: a pool of `workers` zygotes, each in a bubblewrap jail,
     forking one fresh process per evaluation (default one per CPU core).
@@ -59,7 +60,7 @@ def make_executor(task: str, kind: Literal["local", "ray"] = "local", workers: i
         raise TaskError(f"unknown executor kind {kind!r}: expected local or ray")
     if workers is not None and workers < 1:
         raise TaskError(f"workers must be at least 1, got {workers}")
-    resolved = load_task(task, cache_dir)
+    resolved = task if isinstance(task, Task) else load_task(task, cache_dir)
     if resolved.kind == "lookup":
         from archlab.sandbox.table import LookupExecutor  # lazy: another room's module
 

@@ -1,9 +1,10 @@
 """MAP-Elites descriptors of a tree: where in the design space a candidate lies.
 
 Parameter bucket (log2 of the validated parameter count), depth bucket (op
-nodes that compute something) and dominant op family. A NAS-Bench-201 cell is
-one node, so for it depth is the number of live edges and the family the most
-frequent live edge op: otherwise every cell would share one grid cell.
+nodes that compute something) and dominant op family. A tree in a closed cell
+space is one node, so for it depth is the number of live slots and the family
+the most frequent among their choices: otherwise every cell would share one
+grid cell.
 """
 
 from __future__ import annotations
@@ -12,28 +13,26 @@ import math
 from collections import Counter
 from typing import Any
 
+from archlab import tools
 from archlab.records import Result
 from archlab.search.archive import Descriptor
-from archlab.tools.ops.nb201 import DEFAULT_CELL, live_edges, parse_cell
+from archlab.tools import CellSpace
 from archlab.tools.ops.registry import OPS
 
 # Families that shape nothing by themselves: ignored when finding the dominant one.
 PASSIVE = frozenset({"composite", "act", "norm"})
-CELL_FAMILY = {
-    "nor_conv_3x3": "conv3x3",
-    "nor_conv_1x1": "conv1x1",
-    "avg_pool_3x3": "pool",
-    "skip_connect": "skip",
-}
 
 
 def describe(arch: Any, result: Result) -> Descriptor:
     """The descriptor of an Arch (pydantic model or its JSON dict) with its Result."""
-    root = arch["root"] if isinstance(arch, dict) else arch.root.model_dump()
+    if isinstance(arch, dict):
+        arch = tools.Arch.model_validate(arch)
     params = result.params
     bucket = int(math.log2(params)) if params else -1
-    if root.get("op") == "nb201_cell":
-        return _cell_descriptor(root, bucket)
+    space = tools.cell_space(arch)
+    if space is not None:
+        return _cell_descriptor(space, arch.root.params, bucket)
+    root = arch.root.model_dump()
     families: Counter[str] = Counter()
     depth = 0
     stack = [root]
@@ -49,10 +48,8 @@ def describe(arch: Any, result: Result) -> Descriptor:
     return Descriptor(params_bucket=bucket, depth_bucket=min(depth // 2, 8), family=dominant)
 
 
-def _cell_descriptor(root: dict[str, Any], bucket: int) -> Descriptor:
-    cell = (root.get("params") or {}).get("cell", DEFAULT_CELL)
-    ops = parse_cell(cell)
-    live = [op for op, alive in zip(ops, live_edges(cell)) if alive]
-    counts = Counter(CELL_FAMILY[op] for op in live)
+def _cell_descriptor(space: CellSpace, params: dict[str, Any], bucket: int) -> Descriptor:
+    live = space.live_choices(params)
+    counts = Counter(space.families[choice] for choice in live)
     dominant = min(counts, key=lambda f: (-counts[f], f)) if counts else "zero"
     return Descriptor(params_bucket=bucket, depth_bucket=len(live), family=dominant)

@@ -1,29 +1,28 @@
-"""What the backbone hands the campaign for one step, and how it is tuned."""
+"""What a search strategy hands the campaign for one step, and how strategies are tuned."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from archlab.records import Strategy
+from archlab.tools import Arch, Edit
 
 
-class BackboneConfig(BaseModel):
-    """Knobs of the backbone; the defaults are the literature's where one exists."""
+class SearchConfig(BaseModel):
+    """Knobs of the strategies; the defaults are the literature's where one exists."""
 
     model_config = ConfigDict(extra="forbid")
 
     population: int = Field(20, ge=2)  # P of regularized evolution (aging population)
     tournament: int = Field(5, ge=1)  # S of regularized evolution
     # Random edits per random proposal (and evolution's warm-up). None: 1 on trees, and on a
-    # cell space (NAS-Bench-201) one per edge, so random search samples cells near uniformly.
+    # closed cell space one per slot, so random search samples cells near uniformly.
     random_walk: int | None = Field(None, ge=1)
     dedup_tries: int = Field(20, ge=1)  # redraws before accepting an already-seen structure
     exploit: float = Field(0.9, ge=0.0, le=1.0)  # agentic: chance of a top parent vs a diverse elite
     top_k: int = Field(2, ge=1)  # agentic: how many of the best count as "top"
     seeds_first: bool = True  # evaluate each seed architecture as it is before editing
-    kinds: list[str] | None = None  # edit kinds the backbone may use (None: all legal ones)
+    kinds: list[str] | None = None  # edit kinds the search may use (None: all legal ones; a cell space's own kind)
     pareto_cost: str = "params"
     stages: bool = True  # agentic on sequence trees: grow a conv front first (see stages.py)
     # Agentic: narrow the coder's menu to the kinds of change that improved most (UCB). None: on,
@@ -33,8 +32,8 @@ class BackboneConfig(BaseModel):
     # Agentic as local search with restarts: climb from the best result of the current climb
     # (a fresh neighbour each step, the coder choosing which); when every neighbour of it has
     # been seen (a local optimum), start a new climb from this many random samples. Only where
-    # neighbourhoods are small enough to use up. None: 10 on a cell space (NAS-Bench-201, see
-    # the README for the measurement), 0 (off: top-k / diverse-elite parents) on trees.
+    # neighbourhoods are small enough to use up. None: 10 on a closed cell space (measured on
+    # NAS-Bench-201, see the README), 0 (off: top-k / diverse-elite parents) on trees.
     restarts: int | None = Field(None, ge=0)
 
 
@@ -44,7 +43,7 @@ class Proposal(BaseModel):
     The campaign applies `default` to `parent_arch` (random, evolution), or asks the
     coder to pick from `menu` with `default` as its fallback (agentic). A proposal
     with `default=None` asks to evaluate `parent_arch` unchanged (a seed).
-    `walk` lists edits the backbone already applied to the parent's tree to reach
+    `walk` lists edits the strategy already applied to the parent's tree to reach
     `parent_arch` (only with `random_walk > 1`), so the lineage stays honest.
     """
 
@@ -53,14 +52,14 @@ class Proposal(BaseModel):
     step: int
     strategy: Strategy
     parent_ids: list[str]
-    parent_arch: Any  # archlab.tools.Arch
+    parent_arch: Arch
     donor_id: str | None = None
-    donor_arch: Any | None = None
+    donor_arch: Arch | None = None
     edit_kind: str | None = None
     path: str | None = None
-    menu: list[Any] = Field(default_factory=list)  # archlab.tools.Edit, legal on parent_arch
-    default: Any | None = None  # archlab.tools.Edit, filled
-    walk: list[Any] = Field(default_factory=list)
+    menu: list[Edit] = Field(default_factory=list)  # legal on parent_arch
+    default: Edit | None = None  # filled
+    walk: list[Edit] = Field(default_factory=list)
     note: str = ""  # one line: why this parent and this move
 
     @property

@@ -1,10 +1,14 @@
-"""Coarse moves that grow a convolutional front on sequence inputs, for the agentic backbone.
+"""Coarse moves that grow a convolutional front on sequence inputs, for the agentic strategy.
+
+Isolated here on purpose: issue 16 replaces these staged moves (which only the agentic
+strategy has) with macro edits in the tools' menus that every strategy gets. Dropping
+them is deleting this module and the three lines of agentic.py that call `StagedFront`.
 
 Why: on a sequence task (MNIST-1D) an MLP that flattens its input first cannot
 see local patterns, and under a parameter cap a single conv inserted before the
 flatten usually breaks the cap (its output is flattened into a wide Linear). A
 uniform choice among all legal edits therefore rarely reaches the convolutional
-family in a short budget. The agentic backbone instead takes these steps, each
+family in a short budget. The agentic strategy instead takes these steps, each
 one an ordinary legal edit from the tools' menu, in the order a practitioner
 would (the coder still chooses the width and kernel):
 
@@ -14,7 +18,7 @@ would (the coder still chooses the width and kernel):
 4. deepen: insert another conv block before the flatten, up to `DEPTH` conv layers;
 5. widen: raise the narrowest conv's channels, up to `WIDE`.
 
-After that the backbone's general diversity-guided choice takes over (widths,
+After that the strategy's general diversity-guided choice takes over (widths,
 dilations, activations, norms...). Menus are expanded to filled entries and
 filtered to those that meet the parameter cap, so the coder never picks a
 candidate that would be rejected untrained.
@@ -23,11 +27,21 @@ candidate that would be rejected untrained.
 from __future__ import annotations
 
 import itertools
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from archlab import tools
-from archlab.tools import Node
+from archlab.search.archive import Entry
+from archlab.search.proposal import Proposal, SearchConfig
+from archlab.search.selection import ranked
+from archlab.search.space import MoveSpace
+from archlab.tools import Arch, Node
+
+if TYPE_CHECKING:
+    from archlab.search.guided_moves import MoveChooser
+
+Fits = Callable[[Arch], bool]  # does a tree meet the caps? (see constraints.CapCheck)
 
 CONV_OPS = frozenset({"conv", "sepconv"})
 CONV_BLOCKS = ("block:conv_norm_act", "block:res_conv", "block:repeat_conv")
@@ -68,7 +82,7 @@ def front_grown(arch: Any) -> bool:
 
 
 def sizable(arch: Any) -> bool:
-    """Whether the backbone may size `arch` itself: a tree using a mined op runs the coder's code
+    """Whether the strategy may size `arch` itself: a tree using a mined op runs the coder's code
     when built, which only a sandbox may do, so staged moves (sized menus) never start from one."""
     stack = [arch.root]
     while stack:
@@ -135,7 +149,7 @@ def _widen(arch: Any, menu_all: list[Any], fits: Callable[[Any], bool],
         entries = [m for m in menu_all if m.kind == "set_param" and m.path == path
                    and m.fixed.get("param") == "out_channels"]
         wider = [v for m in entries for v in filled_variants(m) if int(v.fixed["out_channels"]) > width]
-        wider = [v for v in wider if fresh(child := _apply_listed(arch, v)) and fits(child)]
+        wider = [v for v in wider if fresh(child := MoveSpace.apply_listed(arch, v)) and fits(child)]
         if wider:
             return StageMove("set_param", path, wider, f"widen: the {width}-channel conv at {path}")
     return None
@@ -179,16 +193,10 @@ def _offer(arch: Any, menu_all: list[Any], kind: str, path: str, ops: tuple[str,
     entries = [m for m in menu_all if m.kind == kind and m.path == path and m.fixed.get("op") in ops]
     offered = []
     for variant in (v for m in entries for v in filled_variants(m)):
-        child = _apply_listed(arch, variant)
+        child = MoveSpace.apply_listed(arch, variant)
         if fresh(child) and fits(child):
             offered.append(variant)
     return offered
-
-
-def _apply_listed(arch: Any, edit: Any) -> Any:
-    """`tools.apply` for a filled variant of a menu entry of this very tree: its legality is known,
-    so the menu is not enumerated again (that check would cost more than everything else here)."""
-    return tools.apply(arch, edit.model_copy(update={"input_shape": None}))
 
 
 def _make_room(arch: Any, flat: int, menu_all: list[Any],
@@ -204,7 +212,7 @@ def _make_room(arch: Any, flat: int, menu_all: list[Any],
                and m.fixed.get("param") == "out_features"]
     roomy = []
     for variant in (v for m in entries for v in filled_variants(m)):
-        narrowed = _apply_listed(arch, variant)
+        narrowed = MoveSpace.apply_listed(arch, variant)
         probe = with_probe_stem(narrowed)
         if probe is not None and fresh(narrowed) and fits(probe):
             roomy.append(variant)
@@ -218,3 +226,46 @@ def _count(node: Any, ops: set[str] | frozenset[str]) -> int:
     own = 1 if node.op in ops else 0
     times = int(node.params.get("n", 1)) if node.op == "repeat" else 1
     return own + times * sum(_count(c, ops) for c in node.children)
+
+
+class StagedFront:
+    """The agentic strategy's coarse move, made where it can be, until the best grown front is done.
+
+    First on the best candidate whose front is started (downsample, deepen), then on the best
+    one with room for a stem, else the chosen parent is narrowed to make room. Each is one
+    ordinary legal edit; the coder picks its values."""
+
+    def __init__(self, space: MoveSpace, fits: Fits, moves: MoveChooser) -> None:
+        self.space, self.fits, self.moves = space, fits, moves
+
+    @staticmethod
+    def applies(config: SearchConfig, space: MoveSpace) -> bool:
+        """Staged moves are for sequence inputs with every edit kind allowed."""
+        return config.stages and space.kinds is None and len(space.input_shape) == 2
+
+    def propose(self, step: int, rng: random.Random, parent: Entry, why: str,
+                entries: Sequence[Entry]) -> Proposal | None:
+        space, fits, fresh = self.space, self.fits, self.space.unseen
+        order = [e for e in ranked(entries) if sizable(e.arch)]
+        built = next((e for e in order if front_grown(e.arch)), None)
+        if built is not None and stage_move(built.arch, space.input_shape, space.legal(built.arch), fits,
+                                            fresh) is None:
+            return None  # the best grown front has nothing left to widen within the cap
+        started = [e for e in order if growable(e.arch)]
+        roomy = [e for e in order if conv_front(e.arch) == (conv_front(e.arch)[0], 0, 0)
+                 and (probe := with_probe_stem(e.arch)) is not None and fits(probe)]
+        tries = [(e, False) for e in started + roomy] + ([(parent, True)] if sizable(parent.arch) else [])
+        for target, make_room in tries:
+            move = stage_move(target.arch, space.input_shape, space.legal(target.arch), fits, fresh,
+                              make_room=make_room)
+            if move is not None:
+                break
+        else:
+            return None
+        if target is not parent:
+            why = f"coarse move on {target.id} (val {target.score:.4f}), where it can be made"
+        default = self.moves.diverse_default(target.arch, move.kind, move.menu, rng)
+        self.moves.used_place(move.kind, move.path)
+        return Proposal(step=step, strategy="agentic", parent_ids=[target.id], parent_arch=target.arch,
+                        edit_kind=move.kind, path=move.path, menu=move.menu, default=default,
+                        note=f"{why}; {move.label} ({move.kind} at {move.path}, {len(move.menu)} entries in the cap)")

@@ -13,6 +13,8 @@ The public API (other rooms and outside scripts use only these names):
   `apply(arch, edit, input_shape=None) -> Arch`.
 - `tree_params(arch, input_shape, num_classes) -> int | None`: parameters without building.
 - `arch_hash(arch) -> str`, `canonical(arch)`.
+- `cell_space(arch) -> CellSpace | None`, `cell_spaces()`: closed cell spaces (a benchmark's
+  cell as one op), described by data so search and campaign name no benchmark.
 - `count_params`, `count_flops`, `measure_latency`.
 - `seeds.mlp()`, `seeds.mnist1d_cnn()`, `seeds.by_name(name)`.
 - `mine(path_or_module, source=None) -> MiningReport`, `with_mined(arch, *ops)`:
@@ -33,10 +35,13 @@ from archlab.tools.mining import MiningReport, mine, with_mined
 from archlab.tools.params import tree_params
 from archlab.tools.render import load_rendered, render
 from archlab.tools.shapes import validate
+from archlab.tools.ops.registry import cell_space, cell_spaces
+from archlab.tools.ops.spec import CellSpace
 
 __all__ = [
     "Arch", "Node", "MinedOp", "MinedParam", "validate", "build", "render", "load_rendered",
     "legal_edits", "apply", "Edit", "Domain", "EDIT_KINDS", "MACRO_KINDS", "ALL_KINDS", "SizeBudget",
     "arch_hash", "canonical", "count_params", "count_flops", "measure_latency", "tree_params", "seeds",
     "ArchError", "EditError", "MiningError", "mine", "with_mined", "MiningReport",
+    "CellSpace", "cell_space", "cell_spaces",
 ]

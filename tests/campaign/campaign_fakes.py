@@ -13,11 +13,12 @@ import random
 import threading
 import time
 from concurrent.futures import Future
-from types import SimpleNamespace
 from typing import Any
 
 from archlab import tools
+from archlab.campaign import Wiring
 from archlab.records import Budget, CampaignSpec, Constraints, Result
+from archlab.search import Proposal
 
 
 def fake_result(arch: Any, fidelity: float) -> Result:
@@ -65,7 +66,8 @@ class JitterExecutor:
 
 
 class GreedyBackbone:
-    """Seeds first, then a random legal edit on one of the best observed trees."""
+    """A search strategy (archlab.search.SearchStrategy) that is not one of the real ones:
+    seeds first, then a random legal edit on one of the best observed trees."""
 
     def __init__(self, seed: int, seed_archs: list[Any], input_shape: tuple[int, ...]) -> None:
         self.rng = random.Random(seed)
@@ -73,16 +75,16 @@ class GreedyBackbone:
         self.shape = input_shape
         self.seen: list[tuple[str, Any, Result]] = []
 
-    def propose(self, step: int) -> SimpleNamespace:
+    def propose(self, step: int) -> Proposal:
         if step < len(self.seeds):
-            return SimpleNamespace(parent_ids=[], parent_arch=self.seeds[step], menu=[], default=None)
+            return Proposal(step=step, strategy="agentic", parent_ids=[], parent_arch=self.seeds[step])
         ok = sorted((s for s in self.seen if s[2].ok), key=lambda s: -(s[2].val_accuracy or 0))[:3]
         exp, parent = (ok[self.rng.randrange(len(ok))][:2] if ok else ("", self.seeds[0]))
         menu = tools.legal_edits(parent, self.shape, kinds=["set_param", "insert", "swap_act"])
         self.rng.shuffle(menu)
         menu = menu[:12]
-        return SimpleNamespace(parent_ids=[exp] if exp else [], parent_arch=parent, menu=menu,
-                               default=menu[0].sample(self.rng))
+        return Proposal(step=step, strategy="agentic", parent_ids=[exp] if exp else [], parent_arch=parent,
+                        menu=menu, default=menu[0].sample(self.rng))
 
     def claim(self, arch: Any) -> None:
         """Part of the backbone's contract; this fake does not avoid repeats, so nothing to note."""
@@ -90,24 +92,35 @@ class GreedyBackbone:
     def observe(self, exp: str, arch: Any, result: Result) -> None:
         self.seen.append((exp, arch, result))
 
+    def supersede(self, exp: str, result: Result) -> bool:
+        """A promotion's better estimate replaces the one observed (the strategy contract)."""
+        for i, (seen_exp, arch, _) in enumerate(self.seen):
+            if seen_exp == exp and result.ok:
+                self.seen[i] = (exp, arch, result)
+                return True
+        return False
 
-def install(monkeypatch: Any, jitter_seed: int, executors: list[JitterExecutor] | None = None,
-            miner: Any = None) -> None:
-    """Swap the backbone and the executor the campaign opens for the fakes above."""
-    from archlab.campaign import rooms
+    def best(self) -> None:
+        return None
 
-    def backbone(spec: Any, task: Any, tools_module: Any) -> GreedyBackbone:
-        seeds = [tools_module.seeds.by_name(name) for name in spec.seed_archs]
+    def counts(self) -> dict[str, int]:
+        return {"observed": len(self.seen)}
+
+
+def wiring(jitter_seed: int, executors: list[JitterExecutor] | None = None, miner: Any = None) -> Wiring:
+    """Collaborators for `run_campaign(..., wiring=...)`: the greedy search and the jittery executor."""
+
+    def search(spec: CampaignSpec, task: Any) -> GreedyBackbone:
+        seeds = [tools.seeds.by_name(name) for name in spec.seed_archs]
         return GreedyBackbone(spec.seed, seeds, tuple(task.input_shape))
 
-    def executor(spec: Any, settings: Any) -> JitterExecutor:
+    def executor(spec: CampaignSpec, settings: Any, task: Any) -> JitterExecutor:
         made = JitterExecutor(jitter_seed, settings.workers, miner=miner)
         if executors is not None:
             executors.append(made)
         return made
 
-    monkeypatch.setattr(rooms, "make_backbone", backbone)
-    monkeypatch.setattr(rooms, "make_campaign_executor", executor)
+    return Wiring(search=search, executor=executor)
 
 
 def make_spec(strategy: str = "agentic", evals: int = 10, seed: int = 0, max_params: int | None = None,

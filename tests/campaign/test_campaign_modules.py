@@ -100,9 +100,9 @@ def decisions(folder: Path) -> list[tuple[str, str]]:
 def test_a_written_module_is_mined_in_the_sandbox_and_trained(tmp_path, settings, monkeypatch, miner, no_mining_here):
     monkeypatch.setitem(mock_model._HANDLERS, "coder-module", ScriptedCoder([("Gate1d", GOOD)]))
     executors: list[fakes.JitterExecutor] = []
-    fakes.install(monkeypatch, jitter_seed=21, executors=executors, miner=miner)
+    wiring = fakes.wiring(jitter_seed=21, executors=executors, miner=miner)
     chosen = settings.model_copy(update={"module_every": 4})
-    summary = run_campaign(make_spec(evals=10), tmp_path / "c", chosen)
+    summary = run_campaign(make_spec(evals=10), tmp_path / "c", chosen, wiring=wiring)
     folder = tmp_path / "c"
     log = load_log(folder)
     assert [o.index for o in log] == [2, 6]  # right after the two seeds, then every 4 proposals
@@ -125,8 +125,8 @@ def test_a_written_module_is_mined_in_the_sandbox_and_trained(tmp_path, settings
     assert cassette.count("coder-module") >= 2  # the coder's answers are recorded for replay
     assert not git.Repo(folder).is_dirty(untracked_files=True)
 
-    fakes.install(monkeypatch, jitter_seed=22, miner=miner)  # other timing, same decisions
-    run_campaign(make_spec(evals=10), tmp_path / "again", chosen)
+    wiring = fakes.wiring(jitter_seed=22, miner=miner)  # other timing, same decisions
+    run_campaign(make_spec(evals=10), tmp_path / "again", chosen, wiring=wiring)
     assert decisions(tmp_path / "again") == decisions(folder)
     assert [o.model_dump(exclude={"source_path"}) for o in load_log(tmp_path / "again")] == \
         [o.model_dump(exclude={"source_path"}) for o in log]
@@ -136,9 +136,9 @@ def test_broken_modules_are_rejected_with_a_reason_and_the_campaign_goes_on(
         tmp_path, settings, monkeypatch, miner, no_mining_here):
     script = [("Broken", SYNTAX_ERROR), ("Raises", RAISES), ("Loops", LOOPS), ("Gate1d", GOOD)]
     monkeypatch.setitem(mock_model._HANDLERS, "coder-module", ScriptedCoder(script))
-    fakes.install(monkeypatch, jitter_seed=23, miner=miner)
+    wiring = fakes.wiring(jitter_seed=23, miner=miner)
     chosen = settings.model_copy(update={"module_every": 1, "module_time_s": 3.0})
-    summary = run_campaign(make_spec(evals=7), tmp_path / "c", chosen)
+    summary = run_campaign(make_spec(evals=7), tmp_path / "c", chosen, wiring=wiring)
     assert summary.status == "done" and summary.evaluated == 7
     by_exp = {o.exp_id: o for o in load_log(tmp_path / "c")}
     syntax, raises, loops, good = (by_exp[e] for e in ("e0003", "e0004", "e0005", "e0006"))
@@ -203,17 +203,17 @@ def test_an_interrupted_campaign_resumes_with_the_same_modules(tmp_path, setting
 
     monkeypatch.setitem(mock_model._HANDLERS, "coder-module", ScriptedCoder([("Gate1d", GOOD)]))
     chosen = settings.model_copy(update={"module_every": 4})
-    fakes.install(monkeypatch, jitter_seed=24, miner=miner)
-    run_campaign(make_spec(evals=10), tmp_path / "straight", chosen)
+    wiring = fakes.wiring(jitter_seed=24, miner=miner)
+    run_campaign(make_spec(evals=10), tmp_path / "straight", chosen, wiring=wiring)
 
     def stop_at_four(event):
         if event.done == 4:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_campaign(make_spec(evals=10), tmp_path / "broken", chosen.model_copy(update={"progress": stop_at_four}))
-    fakes.install(monkeypatch, jitter_seed=25, miner=miner)
-    resume_campaign(tmp_path / "broken", chosen)
+        run_campaign(make_spec(evals=10), tmp_path / "broken", chosen.model_copy(update={"progress": stop_at_four}), wiring=wiring)
+    wiring = fakes.wiring(jitter_seed=25, miner=miner)
+    resume_campaign(tmp_path / "broken", chosen, wiring=wiring)
     assert decisions(tmp_path / "broken") == decisions(tmp_path / "straight")
     assert [o.model_dump() for o in load_log(tmp_path / "broken")] == \
         [o.model_dump() for o in load_log(tmp_path / "straight")]
@@ -221,18 +221,19 @@ def test_an_interrupted_campaign_resumes_with_the_same_modules(tmp_path, setting
     assert sorted(m.split(":")[0] for m in messages) == ["module e0003 Gate1d", "module e0007 Gate1d"]
 
 
-def test_the_backbone_proposes_from_a_parent_that_uses_a_mined_op_under_a_cap():
+def test_the_search_proposes_from_a_parent_that_uses_a_mined_op_under_a_cap():
     from archlab import tools
-    from archlab.campaign.backbone_view import make_campaign_backbone
-    from archlab.records import Constraints, Result
+    from archlab.campaign.collaborators import make_search
+    from archlab.records import Result
+    from archlab.sandbox import Task
 
     op = tools.mine(source=GOOD).ops[0]  # this test's own trusted code
     seed = tools.seeds.mnist1d_cnn()
     edit = next(e for e in tools.legal_edits(tools.with_mined(seed, op), (1, 40), kinds=["insert"])
                 if e.fixed.get("op") == op.name)
     mined_tree = tools.apply(tools.with_mined(seed, op), edit.sample(__import__("random").Random(0)))
-    backbone = make_campaign_backbone(strategy="agentic", seed=0, seed_archs=[seed], input_shape=(1, 40),
-                                      constraints=Constraints(max_params=25_000), num_classes=10)
+    spec = make_spec("agentic", seeds=("mnist1d_cnn",), max_params=25_000)
+    backbone = make_search(spec, Task(name="mnist1d", input_shape=(1, 40), num_classes=10))
     backbone.propose(0)
     backbone.observe("e0001", seed, Result(status="ok", val_accuracy=0.5, params=5_000))
     backbone.propose(1)

@@ -12,11 +12,8 @@ import git
 import pytest
 
 import campaign_fakes as fakes
-from archlab import tools
-from archlab.campaign import load_records, resume_campaign, run_campaign
-from archlab.campaign.backbone_view import supersede
+from archlab.campaign import best_of, load_records, resume_campaign, run_campaign
 from archlab.campaign.promotion import pick_promotion, promotion_quota
-from archlab.campaign.summary import best_of
 from archlab.campaign.workspace import Workspace
 from archlab.records import Result
 from campaign_fakes import make_spec
@@ -51,28 +48,14 @@ def test_reported_best_is_full_fidelity_whenever_one_exists():
     assert best_of(records[:1]).id == "e1"  # nothing at full fidelity: the best short one
 
 
-def test_supersede_makes_the_backbone_rank_a_promoted_tree_by_its_full_score():
-    from archlab.search import Backbone
-
-    seeds = [tools.seeds.mlp(), tools.seeds.mnist1d_cnn()]
-    backbone = Backbone(strategy="agentic", seed=0, seed_archs=seeds, input_shape=(1, 40))
-    for step, (exp, val) in enumerate([("e0001", 0.6), ("e0002", 0.7)]):
-        backbone.propose(step)
-        backbone.observe(exp, seeds[step], ok(val, 0.5))
-    assert backbone.best().id == "e0002"
-    assert supersede(backbone, "e0001", ok(0.9, 1.0))
-    assert backbone.best().id == "e0001" and backbone.best().result.fidelity == 1.0
-    assert not supersede(backbone, "e9999", ok(0.9, 1.0))
-
-
 def promotions(folder: Path) -> list[dict]:
     return [r for r in load_records(Workspace(folder)) if (r.get("edit") or {}).get("kind") == "promote"]
 
 
 def test_campaign_promotes_competitive_short_runs_to_full_fidelity(tmp_path, settings, monkeypatch):
     executors: list[fakes.JitterExecutor] = []
-    fakes.install(monkeypatch, jitter_seed=11, executors=executors)
-    summary = run_campaign(make_spec(evals=16), tmp_path / "c", settings)
+    wiring = fakes.wiring(jitter_seed=11, executors=executors)
+    summary = run_campaign(make_spec(evals=16), tmp_path / "c", settings, wiring=wiring)
     records = {r["id"]: r for r in load_records(Workspace(tmp_path / "c"))}
     promoted = promotions(tmp_path / "c")
     assert promoted, "no low-fidelity candidate was promoted"
@@ -106,18 +89,18 @@ def assert_rung_rule(records: list[dict], settings) -> None:
 
 
 def test_no_promotion_when_switched_off_or_for_baselines(tmp_path, settings, monkeypatch):
-    fakes.install(monkeypatch, jitter_seed=13)
-    run_campaign(make_spec(evals=10), tmp_path / "off", settings.model_copy(update={"promote_top_k": 0}))
+    wiring = fakes.wiring(jitter_seed=13)
+    run_campaign(make_spec(evals=10), tmp_path / "off", settings.model_copy(update={"promote_top_k": 0}), wiring=wiring)
     assert not promotions(tmp_path / "off")
-    run_campaign(make_spec("evolution", evals=8), tmp_path / "evo", settings)
+    run_campaign(make_spec("evolution", evals=8), tmp_path / "evo", settings, wiring=wiring)
     assert not promotions(tmp_path / "evo")
     assert {r["result"]["fidelity"] for r in load_records(Workspace(tmp_path / "evo"))} == {1.0}
 
 
 def test_resume_after_an_interruption_keeps_the_same_promotions(tmp_path, settings, monkeypatch):
     spec = make_spec(evals=16)
-    fakes.install(monkeypatch, jitter_seed=14)
-    run_campaign(spec, tmp_path / "straight", settings)
+    wiring = fakes.wiring(jitter_seed=14)
+    run_campaign(spec, tmp_path / "straight", settings, wiring=wiring)
     first = promotions(tmp_path / "straight")
     assert first
     stop_at = int(first[0]["id"][1:]) + 1  # stop just after the first promotion was written
@@ -127,8 +110,8 @@ def test_resume_after_an_interruption_keeps_the_same_promotions(tmp_path, settin
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_campaign(spec, tmp_path / "broken", settings.model_copy(update={"progress": stop}))
-    fakes.install(monkeypatch, jitter_seed=15)
-    resume_campaign(tmp_path / "broken", settings)
+        run_campaign(spec, tmp_path / "broken", settings.model_copy(update={"progress": stop}), wiring=wiring)
+    wiring = fakes.wiring(jitter_seed=15)
+    resume_campaign(tmp_path / "broken", settings, wiring=wiring)
     assert [(r["id"], r["arch_hash"], r["result"]["fidelity"]) for r in load_records(Workspace(tmp_path / "broken"))] \
         == [(r["id"], r["arch_hash"], r["result"]["fidelity"]) for r in load_records(Workspace(tmp_path / "straight"))]

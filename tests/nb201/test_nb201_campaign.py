@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from archlab import tools
-from archlab.campaign import CampaignSettings, run_campaign
-from archlab.campaign.summary import load_records
+from archlab.campaign import CampaignSettings, load_records, run_campaign
 from archlab.campaign.workspace import Workspace
 from archlab.cli import main
 from archlab.records import Budget, CampaignSpec

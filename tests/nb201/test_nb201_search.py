@@ -15,8 +15,7 @@ from archlab import tools
 from archlab.records import Result
 from archlab.sandbox.requests import EvalRequest
 from archlab.sandbox.table import NB201_INPUT_SHAPE, LookupExecutor, LookupTable, read_table
-from archlab.search.backbone import Backbone
-from archlab.search.proposal import BackboneConfig
+from archlab.search import SearchConfig, make_strategy
 from archlab.tools.ops.nb201 import OPS, canonical_cell, parse_cell
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +96,7 @@ def test_the_cell_op_compiles_to_the_benchmark_network(table):
 
 def test_agentic_menus_offer_the_coder_only_unseen_structures(table):
     seed = tools.seeds.by_name(f"nb201:{bench().seed_cell(table, 2)}")
-    backbone = Backbone("agentic", 2, [seed], NB201_INPUT_SHAPE, config=BackboneConfig())
+    backbone = make_strategy("agentic", 2, [seed], NB201_INPUT_SHAPE, config=SearchConfig())
     executor = LookupExecutor(table)
     seen: set[str] = set()
     for step in range(40):
@@ -109,7 +108,7 @@ def test_agentic_menus_offer_the_coder_only_unseen_structures(table):
         backbone.claim(child)
         result = executor.submit(EvalRequest(exp_id=f"e{step + 1}", arch=child.model_dump(), task="table")).result()
         backbone.observe(f"e{step + 1}", child, result)
-    assert sum(backbone.kind_uses.values()) >= 30  # and it counted which moves paid off
+    assert sum(backbone.moves.kind_uses.values()) >= 30  # and it counted which moves paid off
 
 
 def test_a_claimed_structure_is_not_offered_while_its_result_is_pending(table):
@@ -119,7 +118,7 @@ def test_a_claimed_structure_is_not_offered_while_its_result_is_pending(table):
 
     def offered_after_step_one(claim: bool) -> tuple[str, set[str]]:
         # restarts=1: the seed is the climb's only sample, so steps 1 and 2 both climb from it
-        backbone = Backbone("agentic", 4, [seed], NB201_INPUT_SHAPE, config=BackboneConfig(restarts=1))
+        backbone = make_strategy("agentic", 4, [seed], NB201_INPUT_SHAPE, config=SearchConfig(restarts=1))
         first = backbone.propose(0)
         backbone.observe("e1", first.parent_arch, executor.submit(
             EvalRequest(exp_id="e1", arch=first.parent_arch.model_dump(), task="table")).result())
@@ -139,7 +138,7 @@ def test_a_claimed_structure_is_not_offered_while_its_result_is_pending(table):
 def test_restarts_sample_cells_uniformly_whatever_the_seed():
     """Local search restarts from uniform samples: each edge's op is uniform, not biased to the seed's."""
     seed = tools.seeds.by_name("nb201:" + "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
-    backbone = Backbone("agentic", 0, [seed], NB201_INPUT_SHAPE, config=BackboneConfig(restarts=10))
+    backbone = make_strategy("agentic", 0, [seed], NB201_INPUT_SHAPE, config=SearchConfig(restarts=10))
     counts = Counter()
     for step in range(600):
         p = backbone.propose(step)

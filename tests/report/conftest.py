@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archlab.report import build_report
-from archlab.report.demo_campaign import make_demo_campaign
+from demo_campaign import make_demo_campaign
 
 
 @pytest.fixture(scope="session")

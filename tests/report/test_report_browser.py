@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from archlab.report import build_report, load_campaign
-from archlab.report.demo_campaign import make_demo_campaign
+from demo_campaign import make_demo_campaign
 from archlab.report.summary import leaderboard
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "report"

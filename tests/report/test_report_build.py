@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from archlab.report import build_report, load_campaign
-from archlab.report.demo_campaign import make_demo_campaign
+from demo_campaign import make_demo_campaign
 from archlab.report.summary import lineage, pareto_front
 from report_helpers import read_records
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from archlab.report import ReportError, build_report, compare
-from archlab.report.demo_campaign import make_demo_campaign
+from demo_campaign import make_demo_campaign
 from report_helpers import read_records
 
 STRATEGIES = ["agentic", "evolution", "random"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from archlab.report import ReportError, ReportWarning, load_campaign
-from archlab.report.demo_campaign import make_demo_campaign
+from demo_campaign import make_demo_campaign
 
 
 def test_corrupt_record_is_skipped_with_a_warning_naming_the_file(tmp_path: Path) -> None:

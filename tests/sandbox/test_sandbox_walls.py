@@ -215,8 +215,8 @@ def test_unsafe_sandbox_travels_from_the_command_line_to_the_executor(monkeypatc
     from typer.testing import CliRunner
 
     from archlab import cli
-    from archlab.campaign import rooms
-    from archlab.campaign.config import read_config, settings_from
+    from archlab.campaign import collaborators
+    from archlab.campaign.config_file import read_config, settings_from
     from archlab.records import CampaignSpec
 
     seen: dict = {}
@@ -231,6 +231,7 @@ def test_unsafe_sandbox_travels_from_the_command_line_to_the_executor(monkeypatc
     assert settings_from(read_config(config)).unsafe_sandbox is True
 
     passed: dict = {}
-    monkeypatch.setattr("archlab.sandbox.executor.make_executor", lambda *a, **kw: passed.update(kw))
-    rooms.make_campaign_executor(CampaignSpec(goal="g"), settings_from({"unsafe_sandbox": True}))
+    monkeypatch.setattr("archlab.sandbox.make_executor", lambda *a, **kw: passed.update(kw))
+    task = object()  # the task the campaign loaded once; the executor factory passes it through
+    collaborators.make_campaign_executor(CampaignSpec(goal="g"), settings_from({"unsafe_sandbox": True}), task)
     assert passed["unsafe_sandbox"] is True

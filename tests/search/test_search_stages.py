@@ -11,7 +11,7 @@ import pytest
 from archlab import tools
 from archlab.llm.mock.menu_choice import answer
 from archlab.records import Constraints, Result
-from archlab.search import Backbone, BackboneConfig
+from archlab.search import SearchConfig, SearchStrategy, make_strategy
 from archlab.search.stages import DEPTH, POOLS, conv_front, front_grown
 
 SEQ_SHAPE = (1, 40)
@@ -28,7 +28,7 @@ def score(arch: tools.Arch) -> float:
     return 0.6 + 0.1 * conv_front(arch)[1] + noise
 
 
-def drive(backbone: Backbone, steps: int) -> list:
+def drive(backbone: SearchStrategy, steps: int) -> list:
     proposals = []
     for step in range(steps):
         p = backbone.propose(step)
@@ -39,9 +39,9 @@ def drive(backbone: Backbone, steps: int) -> list:
     return proposals
 
 
-def agentic(seed: int = 0, **config) -> Backbone:
-    return Backbone("agentic", seed, [tools.seeds.mlp()], SEQ_SHAPE, constraints=Constraints(max_params=CAP),
-                    config=BackboneConfig(**config), num_classes=10)
+def agentic(seed: int = 0, **config) -> SearchStrategy:
+    return make_strategy("agentic", seed, [tools.seeds.mlp()], SEQ_SHAPE, constraints=Constraints(max_params=CAP),
+                         config=SearchConfig(**config), num_classes=10)
 
 
 STAGE_WORDS = ("make room", "stem", "downsample", "deepen", "widen")
@@ -83,7 +83,7 @@ def test_the_general_search_takes_over_once_the_grown_front_is_widened(run):
 def test_stages_off_and_vector_inputs_keep_the_plain_agentic_moves():
     off = drive(agentic(stages=False), 4)
     assert not any("stem" in p.note or "make room" in p.note for p, _ in off)
-    flat = Backbone("agentic", 0, [tools.seeds.mlp()], (40,), constraints=Constraints(max_params=CAP))
+    flat = make_strategy("agentic", 0, [tools.seeds.mlp()], (40,), constraints=Constraints(max_params=CAP))
     for step in range(3):
         p = flat.propose(step)
         assert "stem" not in p.note and "make room" not in p.note

@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from archlab.tools.errors import ArchError
-from archlab.tools.ops.spec import Call, OpSpec, Params, need, need_kind
+from archlab.tools.ops.spec import Call, CellSpace, OpSpec, Params, need, need_kind
 from archlab.tools.tensors import TensorType
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -171,7 +171,6 @@ def _normalised(text: str) -> str:
     return format_cell(parse_cell(text))
 
 
-
 # ---- the op ---------------------------------------------------------------------
 
 DEFAULT_CELL = format_cell(("nor_conv_3x3",) * 6)
@@ -296,6 +295,25 @@ def _apply_cell_edge(node: Any, edit: Any) -> Any:
     return node.model_copy(update={"params": {**node.params, "cell": cell}})
 
 
+def _live_ops(params: Any) -> tuple[str, ...]:
+    """The ops on the edges that change what the cell computes."""
+    cell = params.get("cell", DEFAULT_CELL)
+    return tuple(op for op, alive in zip(parse_cell(cell), live_edges(cell)) if alive)
+
+
+def _cell_prompt(params: Any) -> str:
+    return cell_source(params.get("cell", DEFAULT_CELL))
+
+
+# Descriptor families of the edge ops ("none" is never live).
+CELL_FAMILY = {"nor_conv_3x3": "conv3x3", "nor_conv_1x1": "conv1x1", "avg_pool_3x3": "pool", "skip_connect": "skip"}
+
+NB201_SPACE = CellSpace(
+    op="nb201_cell", edit_kind="cell_edge", slot_param="edge", choice_param="op",
+    slots=tuple(edge_name(i) for i in range(len(EDGES))), choices=OPS, families=CELL_FAMILY,
+    live_choices=_live_ops, prompt_text=_cell_prompt, seed_hint="nb201 or nb201:CELL",
+)
+
 NB201_CELL = OpSpec(
     name="nb201_cell",
     family="cell",
@@ -305,4 +323,5 @@ NB201_CELL = OpSpec(
     canonical=_canonical,
     extra_edits=_cell_edges,
     apply_extra=_apply_cell_edge,
+    cell_space=NB201_SPACE,
 )

@@ -7,6 +7,7 @@ global state. Mined ops are not in it; they travel inside each `Arch`.
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any
 
 from archlab.tools.ops.attention import ATTENTION, SE
 from archlab.tools.ops.composite import PARALLEL, REPEAT, RESIDUAL, SEQ
@@ -15,7 +16,7 @@ from archlab.tools.ops.dense import DROPOUT, FLATTEN, IDENTITY, LINEAR, TO_TOKEN
 from archlab.tools.ops.norm import ACT, NORM
 from archlab.tools.ops.pool import GAP, POOL
 from archlab.tools.ops.recurrent import GRU
-from archlab.tools.ops.spec import OpSpec
+from archlab.tools.ops.spec import CellSpace, OpSpec
 
 _BUILTIN: tuple[OpSpec, ...] = (
     SEQ, RESIDUAL, PARALLEL, REPEAT,
@@ -34,3 +35,16 @@ def _optional() -> tuple[OpSpec, ...]:
 
 
 OPS: MappingProxyType[str, OpSpec] = MappingProxyType({s.name: s for s in _BUILTIN + _optional()})
+
+
+def cell_space(arch: Any) -> CellSpace | None:
+    """The closed cell space `arch` lies in (a tree that is one node of a cell-space op), else None."""
+    spec = OPS.get(arch.root.op)
+    if spec is None or spec.cell_space is None or arch.root.children:
+        return None
+    return spec.cell_space
+
+
+def cell_spaces() -> tuple[CellSpace, ...]:
+    """Every closed cell space the op table offers."""
+    return tuple(spec.cell_space for spec in OPS.values() if spec.cell_space is not None)

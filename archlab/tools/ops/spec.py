@@ -47,6 +47,34 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+@dataclass(frozen=True, eq=False)  # one object per space: compared (and hashed) by identity
+class CellSpace:
+    """A closed search space made by one op: fixed slots, each holding one of fixed choices.
+
+    A tree that is a single node of such an op stays in the space under `edit_kind`
+    edits only (whose `fixed[slot_param]` names the slot and `fixed[choice_param]` the
+    new choice), and a uniform sample of the space draws every slot's choice uniformly.
+    Search and campaign read these facts instead of naming a benchmark.
+
+    - `families`: choice -> descriptor family (a MAP-Elites cell groups by the most
+      frequent family among the live slots);
+    - `live_choices(params)`: the choices on slots that change what the cell computes;
+    - `prompt_text(params)`: the few lines a model reads instead of the rendered network;
+    - `seed_hint`: how a person names a seed of this space (for one-line errors).
+    """
+
+    op: str
+    edit_kind: str
+    slot_param: str
+    choice_param: str
+    slots: tuple[str, ...]
+    choices: tuple[str, ...]
+    families: Mapping[str, str]
+    live_choices: Callable[[Mapping[str, Any]], tuple[str, ...]]
+    prompt_text: Callable[[Mapping[str, Any]], str]
+    seed_hint: str
+
+
 @dataclass(frozen=True)
 class OpSpec:
     """Everything the library knows about one op.
@@ -63,6 +91,7 @@ class OpSpec:
     - `canonical(params, children_json)`: optional hook for arch_hash, returning a
       canonical JSON-able form of the node (e.g. merge equivalent cells).
     - `family`: coarse kind for descriptors (conv, mlp, attention, ...).
+    - `cell_space`: set when a single node of this op spans a closed cell space.
     """
 
     name: str
@@ -77,6 +106,7 @@ class OpSpec:
     canonical: Callable[[dict[str, Any], list[Any]], Any] | None = None
     extra_edits: Callable[..., list[Any]] | None = None  # op-specific edit kinds (e.g. cell_edge)
     apply_extra: Callable[..., Any] | None = None
+    cell_space: CellSpace | None = None
 
     @property
     def is_leaf(self) -> bool:

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from archlab.campaign.checks import one_line
 from archlab.campaign.errors import UsageError
 from archlab.campaign.settings import CampaignSettings
+from archlab.errors import one_line
 
 RUN_KEYS = {"task", "out", "strategy", "model", "api_base", "budget_minutes", "max_evals", "max_params",
             "workers", "executor", "ray_address", "memory", "chroma_url", "seed", "seed_arch", "unsafe_sandbox",

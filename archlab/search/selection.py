@@ -1,4 +1,4 @@
-"""Selection rules of the three strategies, as pure functions of state and an rng.
+"""Selection rules the strategies share, as pure functions of state and an rng.
 
 - random: a parent drawn uniformly from the seeds and every scored candidate;
 - evolution: regularized evolution (Real et al., 2019): a tournament of size S
@@ -8,7 +8,7 @@
   used less, or improved their parent more often, are favoured (a UCB-style
   weight in the spirit of LLMasTool's diversity-guided planning). On a cell space,
   where a neighbourhood can be used up: local search with restarts instead
-  (`BackboneConfig.restarts`, see Backbone._local_search).
+  (`SearchConfig.restarts`, see local_search.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The backbone: deterministic, replayable, legal, deduplicating, validation-only."""
+"""The search strategies: deterministic, replayable, legal, deduplicating, validation-only."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from archlab import tools
 from archlab.records import Result
-from archlab.search import Backbone, BackboneConfig, SearchError
+from archlab.search import SearchConfig, SearchError, SearchStrategy, make_strategy
 
 MLP_SHAPE = (40,)
 
@@ -21,7 +21,7 @@ def fake_result(arch: tools.Arch, test_salt: str = "") -> Result:
                   params=1000 + digest[1] * 100)
 
 
-def drive(backbone: Backbone, steps: int, test_salt: str = "") -> list[tuple]:
+def drive(backbone: SearchStrategy, steps: int, test_salt: str = "") -> list[tuple]:
     """Run the loop without a lag; return what each proposal decided."""
     decisions = []
     for step in range(steps):
@@ -33,8 +33,8 @@ def drive(backbone: Backbone, steps: int, test_salt: str = "") -> list[tuple]:
     return decisions
 
 
-def mlp_backbone(strategy: str, seed: int = 0, **config) -> Backbone:
-    return Backbone(strategy, seed, [tools.seeds.mlp()], MLP_SHAPE, config=BackboneConfig(**config))
+def mlp_backbone(strategy: str, seed: int = 0, **config) -> SearchStrategy:
+    return make_strategy(strategy, seed, [tools.seeds.mlp()], MLP_SHAPE, config=SearchConfig(**config))
 
 
 @pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
@@ -94,19 +94,19 @@ def test_proposals_avoid_structures_already_seen():
 def test_evolution_parents_come_from_the_aging_population_once_it_is_full():
     backbone = mlp_backbone("evolution", population=4, tournament=2)
     drive(backbone, 6)  # the seed and 5 warm-up children
-    window = [e.id for e in backbone.population.members]
+    window = [e.id for e in backbone.archive.population.members]
     p = backbone.propose(6)
     assert "tournament" in p.note and p.parent_ids[0] in window
-    assert len(window) == 4 and backbone.entries[0].id not in window  # the oldest aged out
+    assert len(window) == 4 and backbone.archive.entries[0].id not in window  # the oldest aged out
 
 
 def test_bad_backbone_input_is_one_line():
     with pytest.raises(SearchError, match="unknown strategy 'greedy'"):
-        Backbone("greedy", 0, [tools.seeds.mlp()], MLP_SHAPE)  # type: ignore[arg-type]
+        make_strategy("greedy", 0, [tools.seeds.mlp()], MLP_SHAPE)  # type: ignore[arg-type]
     with pytest.raises(SearchError, match="at least one seed"):
-        Backbone("random", 0, [], MLP_SHAPE)
+        make_strategy("random", 0, [], MLP_SHAPE)
     with pytest.raises(SearchError) as err:
-        Backbone("random", 0, [tools.seeds.mnist1d_cnn()], (3, 2))
+        make_strategy("random", 0, [tools.seeds.mnist1d_cnn()], (3, 2))
     assert "seed 0 is invalid" in str(err.value) and "\n" not in str(err.value)
 
 
@@ -115,7 +115,7 @@ def test_constraint_rejections_are_counted_and_never_join_the_population():
     p = backbone.propose(0)
     backbone.observe("e0001", p.parent_arch, Result(status="failed", failure="constraint",
                                                     error="15,210 parameters > max 1,000"))
-    assert backbone.counts()["rejected"] == 1 and len(backbone.population) == 0 and backbone.best() is None
+    assert backbone.counts()["rejected"] == 1 and len(backbone.archive.population) == 0 and backbone.best() is None
 
 
 def test_agentic_with_restarts_climbs_from_its_best_and_restarts_at_a_local_optimum():
@@ -129,7 +129,7 @@ def test_agentic_with_restarts_climbs_from_its_best_and_restarts_at_a_local_opti
     peak = tools.ops.nb201.canonical_cell("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|"
                                           "nor_conv_3x3~1|nor_conv_3x3~2|").count("nor_conv_3x3")
 
-    backbone = Backbone("agentic", 3, [tools.seeds.by_name("nb201")], (3, 32, 32), config=BackboneConfig(restarts=4))
+    backbone = make_strategy("agentic", 3, [tools.seeds.by_name("nb201")], (3, 32, 32), config=SearchConfig(restarts=4))
     hashes, climb, restarts, climbed = [], [], [], 0
     for step in range(150):
         p = backbone.propose(step)
@@ -157,18 +157,35 @@ def test_agentic_with_restarts_climbs_from_its_best_and_restarts_at_a_local_opti
 def test_an_edit_reached_by_a_random_walk_teaches_nothing_about_edits():
     """A restart sample is its parent plus several random edits: the parent's score says
     nothing about what the last edit did, so it must not steer which changes the menu favours."""
-    backbone = Backbone("agentic", 0, [tools.seeds.by_name("nb201")], (3, 32, 32),
-                        config=BackboneConfig(restarts=5, focus=True))
+    backbone = make_strategy("agentic", 0, [tools.seeds.by_name("nb201")], (3, 32, 32),
+                             config=SearchConfig(restarts=5, focus=True))
     walked = taught = 0
     for step in range(60):
         p = backbone.propose(step)
         child = p.parent_arch if p.default is None else tools.apply(p.parent_arch, p.default)
-        before = sum(backbone.what_uses.values()), sum(backbone.kind_uses.values())
+        before = sum(backbone.moves.what_uses.values()), sum(backbone.moves.kind_uses.values())
         backbone.observe(f"e{step + 1:04d}", child, fake_result(child))
-        after = sum(backbone.what_uses.values()), sum(backbone.kind_uses.values())
+        after = sum(backbone.moves.what_uses.values()), sum(backbone.moves.kind_uses.values())
         if p.walk:
             walked += 1
             assert after == before, p.note
         elif p.parent_ids:
             taught += after == (before[0] + 1, before[1] + 1)
     assert walked >= 5 and taught >= 20  # restarts happened, and climb steps did count
+
+
+@pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
+def test_supersede_ranks_a_retrained_candidate_by_its_better_estimate(strategy):
+    """A promotion retrains a candidate at full fidelity: the strategy must rank it by that result."""
+    seeds = [tools.seeds.mlp(), tools.seeds.mnist1d_cnn()]
+    search = make_strategy(strategy, 0, seeds, (1, 40))
+    for step, (exp, val) in enumerate([("e0001", 0.6), ("e0002", 0.7)]):
+        search.propose(step)
+        search.observe(exp, seeds[step], Result(status="ok", val_accuracy=val, params=1000 * (step + 1), fidelity=0.5))
+    assert search.best().id == "e0002"
+    assert search.supersede("e0001", Result(status="ok", val_accuracy=0.9, params=1000, fidelity=1.0))
+    assert search.best().id == "e0001" and search.best().result.fidelity == 1.0
+    elites = {e.id: e.score for e in search.archive.grid.elites.values()}
+    assert elites.get("e0001") == 0.9 and [e.id for e in search.archive.pareto.members][0] == "e0001"
+    assert not search.supersede("e9999", Result(status="ok", val_accuracy=0.9, fidelity=1.0))
+    assert not search.supersede("e0002", Result(status="failed", failure="crashed", fidelity=1.0))

@@ -1,10 +1,13 @@
 """Run, resume and replay campaigns: the three entry points the CLI calls.
 
-A run validates everything first (checks.py), then creates the folder, then
-loops (loop.py). A resume reopens the folder, drops what was in flight when the
-last session died, and replays the recorded prefix through the deterministic
-backbone. A replay re-runs a campaign into a new folder with the model's
-answers taken from the original cassette (no model is called).
+A run validates everything first (checks.py, which also loads the task once),
+then creates the folder, wires the collaborators (collaborators.py), then loops
+(loop.py). A resume reopens the folder, drops what was in flight when the last
+session died, and replays the recorded prefix through the deterministic search.
+A replay re-runs a campaign into a new folder with the model's answers taken
+from the original cassette (no model is called).
+
+`wiring` (tests) replaces the search or the executor with fakes.
 """
 
 from __future__ import annotations
@@ -15,17 +18,27 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from archlab.campaign.checks import check_spec, one_line
+from typing import TYPE_CHECKING, Literal
+
+from archlab.campaign.candidate import was_trained
+from archlab.campaign.checks import check_spec
+from archlab.campaign.collaborators import Collaborators, Wiring, wire
 from archlab.campaign.errors import CampaignError, UsageError
+from archlab.campaign.history import History
 from archlab.campaign.library import ModuleLibrary
 from archlab.campaign.loop import Orchestrator
-from archlab.campaign.parts import Parts
-from archlab.campaign.rooms import Rooms, refresh_report
+from archlab.campaign.proposing import Proposer
+from archlab.campaign.recording import Recorder
+from archlab.campaign.report_refresh import refresh_report
 from archlab.campaign.settings import CampaignSettings
 from archlab.campaign.state import CampaignState
-from archlab.campaign.summary import CampaignSummary, ReplayCheck, load_records, summarize
-from archlab.campaign.workspace import Workspace, exp_number
+from archlab.campaign.status import CampaignSummary, ReplayCheck, load_records, summarize
+from archlab.campaign.workspace import Workspace, exp_number, write_json_atomic
+from archlab.errors import one_line
 from archlab.records import CampaignSpec, Result
+
+if TYPE_CHECKING:
+    from archlab.sandbox import Task
 
 _RUNTIME_ONLY = ("progress", "report_every_s", "grace_s")
 
@@ -36,17 +49,19 @@ def campaign_name(out_dir: Path) -> str:
     return name or "campaign"
 
 
-def run_campaign(spec: CampaignSpec, out_dir: Path | str, settings: CampaignSettings) -> CampaignSummary:
+def run_campaign(spec: CampaignSpec, out_dir: Path | str, settings: CampaignSettings, *,
+                 wiring: Wiring | None = None) -> CampaignSummary:
     """Validate, create the folder, search until a budget stops, write the report."""
     out_dir = Path(out_dir)
-    check_spec(spec, settings, out_dir)
+    task = check_spec(spec, settings, out_dir)
     state = CampaignState(campaign=campaign_name(out_dir), lag=settings.workers,
                           settings=settings.stored())
     ws = Workspace.create(out_dir, spec, state)
-    return _execute(ws, spec, state, settings, llm_mode="record", cassette=ws.cassette_path, prefix=[])
+    return _execute(ws, spec, state, settings, task, llm_mode="record", prefix=[], wiring=wiring)
 
 
-def resume_campaign(root: Path | str, settings: CampaignSettings | None = None) -> CampaignSummary:
+def resume_campaign(root: Path | str, settings: CampaignSettings | None = None, *,
+                    wiring: Wiring | None = None) -> CampaignSummary:
     """Continue a stopped or killed campaign; budgets carry over, in-flight work is redone."""
     ws = Workspace.open(Path(root))
     spec, state = ws.load_spec(), ws.load_state()
@@ -57,35 +72,35 @@ def resume_campaign(root: Path | str, settings: CampaignSettings | None = None) 
     prefix = _recorded_prefix(ws)
     ws.clean_leftovers(keep_before=len(prefix) + 1)
     _commit_uncommitted(ws, prefix, lightweight=settings.lightweight)
-    return _execute(ws, spec, state, settings, llm_mode="record", cassette=ws.cassette_path, prefix=prefix)
+    return _execute(ws, spec, state, settings, None, llm_mode="record", prefix=prefix, wiring=wiring)
 
 
 def replay_campaign(root: Path | str, out_dir: Path | str | None = None,
-                    settings: CampaignSettings | None = None) -> CampaignSummary:
+                    settings: CampaignSettings | None = None, *, wiring: Wiring | None = None) -> CampaignSummary:
     """Re-run a campaign with the model's answers from its cassette; compare the candidates."""
     source = Workspace.open(Path(root))
     spec, original = source.load_spec(), source.load_state()
     if not source.cassette_path.is_file() and spec.strategy == "agentic":
         raise UsageError(f"{source.root} has no llm/cassette.jsonl to replay")
     records = load_records(source)
-    trained = sum(1 for r in records if _trained(Result.model_validate(r["result"])))
+    trained = sum(1 for r in records if was_trained(Result.model_validate(r["result"])))
     if not records:
         raise UsageError(f"{source.root} has no finished experiment to replay")
     replay_spec = spec.model_copy(update={"budget": spec.budget.model_copy(update={
         "max_evals": trained, "minutes": None, "max_tokens": None, "max_cost_usd": None})})
     out = Path(out_dir) if out_dir is not None else source.root.with_name(source.root.name + "-replay")
     settings = _stored_settings(original, settings)
-    check_spec(replay_spec, settings, out)
+    task = check_spec(replay_spec, settings, out)
     state = CampaignState(campaign=original.campaign or campaign_name(source.root), lag=original.lag,
                           settings=settings.stored(), replay_of=str(source.root))
     ws = Workspace.create(out, replay_spec, state)
     cassette = source.cassette_path
     if cassette.is_file():
         shutil.copyfile(cassette, ws.cassette_path)
-    mode = "replay" if cassette.is_file() else "record"
+    mode: Literal["record", "replay"] = "replay" if cassette.is_file() else "record"
     recorded = {r["id"]: (r.get("analysis", ""), list(r.get("insights", []))) for r in records}
     insights = _read_json(source.insights_path)
-    summary = _execute(ws, replay_spec, state, settings, llm_mode=mode, cassette=ws.cassette_path, prefix=[],
+    summary = _execute(ws, replay_spec, state, settings, task, llm_mode=mode, prefix=[], wiring=wiring,
                        replay_len=len(records), recorded=(recorded, insights))
     return summary.model_copy(update={"replay": compare_runs(records, load_records(ws), source.root)})
 
@@ -108,62 +123,58 @@ def compare_runs(original: list[dict[str, Any]], replayed: list[dict[str, Any]],
 
 
 def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: CampaignSettings,
-             llm_mode: str, cassette: Path, prefix: list[dict[str, Any]],
-             replay_len: int | None = None,
+             task: Task | None, llm_mode: Literal["record", "replay"], prefix: list[dict[str, Any]],
+             wiring: Wiring | None, replay_len: int | None = None,
              recorded: tuple[dict[str, tuple[str, list[str]]], list[str] | None] | None = None) -> CampaignSummary:
     state.sessions += 1
     state.status, state.stop_reason, state.error = "running", "", ""
     ws.save_state(state)
     try:
-        rooms = Rooms(spec, settings, ws.root, lag=state.lag, llm_mode=llm_mode, cassette=cassette,
-                      usage_path=ws.usage_path if prefix else None, campaign=state.campaign)
+        c = wire(spec, settings, ws, task, llm_mode=llm_mode, resumed=bool(prefix), wiring=wiring)
     except Exception as exc:  # the folder stays, marked failed with the reason
         _fail(ws, state, str(exc) if isinstance(exc, CampaignError)
               else f"could not start the campaign: {one_line(exc)}")
     if recorded is not None:
-        rooms.recorded_analyses, rooms.recorded_insights = recorded
-    parts = Parts(ws, spec, state.campaign, rooms, settings.recipe_overrides,
-                  lightweight=settings.lightweight, direction_every=settings.direction_every,
-                  fidelities=settings.fidelities, promote_top_k=settings.promote_top_k,
-                  promote_eta=settings.promote_eta, library=_library(ws, spec, settings, rooms))
-    orchestrator = Orchestrator(ws, spec, state, settings, parts, prefix)
+        c.recorded_analyses, c.recorded_insights = recorded
+    history = History(c.memory, state.campaign, lag=state.lag)
+    recorder = Recorder(c, history, state.campaign)
+    orchestrator = Orchestrator(c, state, Proposer(c, history, _library(c)), recorder, prefix)
     try:
         reason = orchestrator.run()
         if replay_len is not None and orchestrator.finished < replay_len and not reason:
             reason = "replay ended early"
     except KeyboardInterrupt:
-        rooms.close()
+        c.close()
         state.status, state.stop_reason = "stopped", "interrupted (resume with `archlab resume DIR`)"
         ws.save_state(state)
         raise
     except CampaignError as exc:
-        rooms.close()
+        c.close()
         _fail(ws, state, str(exc))
     except Exception as exc:
-        rooms.close()
+        c.close()
         _fail(ws, state, f"{type(exc).__name__}: {one_line(exc)}")
-    rooms.executor.close()
-    _finish(ws, state, settings, rooms, orchestrator, reason)
-    rooms.close()
+    c.executor.close()
+    _finish(c, state, recorder, orchestrator, reason)
+    c.close()
     return summarize(ws.root)
 
 
-def _finish(ws: Workspace, state: CampaignState, settings: CampaignSettings, rooms: Rooms,
-            orchestrator: Orchestrator, reason: str) -> None:
+def _finish(c: Collaborators, state: CampaignState, recorder: Recorder, orchestrator: Orchestrator,
+            reason: str) -> None:
     """Distil insights, write the report and the last commit."""
+    ws, settings = c.workspace, c.settings
     records = load_records(ws)
     results = [Result.model_validate(r["result"]) for r in records]
-    if not settings.lightweight and state_strategy(ws) == "agentic":
+    if not settings.lightweight and c.spec.strategy == "agentic":
         try:
-            insights = rooms.summarize(records)
+            insights = recorder.summarize(records)
         except Exception as exc:  # a spend stop here costs the insights, not the run
             insights = [f"(insights not distilled: {one_line(exc)})"]
-        from archlab.campaign.workspace import write_json_atomic
-
         write_json_atomic(ws.insights_path, insights)
-    rooms.save_usage(ws.usage_path)
-    orchestrator.state.elapsed_s = orchestrator.clock.spent_s()
-    trained = [r for r in results if _trained(r)]
+    c.llm.save_usage(ws.usage_path)
+    state.elapsed_s = orchestrator.clock.spent_s()
+    trained = [r for r in results if was_trained(r)]
     state.status = "failed" if trained and not any(r.ok for r in trained) else "done"
     state.stop_reason = reason or "finished"
     if state.status == "failed":
@@ -179,17 +190,11 @@ def _finish(ws: Workspace, state: CampaignState, settings: CampaignSettings, roo
     ws.close()
 
 
-def _library(ws: Workspace, spec: CampaignSpec, settings: CampaignSettings, rooms: Rooms) -> ModuleLibrary | None:
+def _library(c: Collaborators) -> ModuleLibrary | None:
     """The coder's op library: agentic campaigns on trained tasks only (a lookup table has fixed cells)."""
-    if spec.strategy != "agentic" or rooms.task.kind != "train":
+    if c.spec.strategy != "agentic" or c.task.kind != "train":
         return None
-    return ModuleLibrary(ws, rooms, seeds=len(spec.seed_archs), enabled=settings.write_modules,
-                         every=settings.module_every, time_s=settings.module_time_s,
-                         lightweight=settings.lightweight)
-
-
-def state_strategy(ws: Workspace) -> str:
-    return ws.load_spec().strategy
+    return ModuleLibrary(c)
 
 
 def _fail(ws: Workspace, state: CampaignState, message: str) -> None:
@@ -203,11 +208,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _trained(result: Result) -> bool:
-    """Cost an evaluation: everything sent to the executor (a worker-side constraint check too)."""
-    return not result.cached and (result.failure not in ("constraint", "invalid") or result.fidelity > 0)
 
 
 def _stored_settings(state: CampaignState, given: CampaignSettings | None) -> CampaignSettings:

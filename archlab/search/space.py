@@ -1,0 +1,66 @@
+"""The moves a search may make, and which structures it has already paid for.
+
+Shared by every strategy: the legal menu of a tree (memoised: enumeration is pure),
+the structural hash of the child an edit makes (memoised), and the set of structures
+seen or claimed, so no strategy offers a structure twice. A closed cell space (every
+seed is one node of a cell-space op) is recognised here from the op table, never by
+a benchmark's name: there the only moves are the space's own edit kind.
+"""
+
+from __future__ import annotations
+
+from archlab import tools
+from archlab.tools import Arch, CellSpace, Edit
+
+
+class MoveSpace:
+    """Legal menus, children's hashes and the structures seen, for one search."""
+
+    def __init__(self, seeds: list[Arch], input_shape: tuple[int, ...], kinds: list[str] | None) -> None:
+        self.input_shape = tuple(input_shape)
+        spaces = {tools.cell_space(arch) for arch in seeds}
+        # A cell search space is closed under its own edits only: other edits would leave the
+        # space (a lookup table answers only inside it).
+        self.cell: CellSpace | None = next(iter(spaces)) if len(spaces) == 1 else None
+        self.kinds = kinds or ([self.cell.edit_kind] if self.cell is not None else None)
+        self.duplicates_avoided = 0  # draws redone because they gave a structure already seen
+        self._seen: set[str] = set()  # structures observed, claimed or already proposed as a default
+        self._menus: dict[str, list[Edit]] = {}  # arch JSON -> legal menu
+        self._children: dict[tuple[str, str], str] = {}  # (arch JSON, edit JSON) -> child hash
+
+    def legal(self, arch: Arch, donor: Arch | None = None, kinds: list[str] | None = None) -> list[Edit]:
+        """The legal menu of `arch` (with a crossover donor: not memoised)."""
+        allowed = kinds or self.kinds
+        if donor is not None:
+            return tools.legal_edits(arch, self.input_shape, donor=donor, kinds=allowed)
+        key = arch.model_dump_json()  # not the hash: equivalent cells have different menus
+        if key not in self._menus:
+            self._menus[key] = tools.legal_edits(arch, self.input_shape, kinds=allowed)
+        return self._menus[key]
+
+    def child_hash(self, arch: Arch, edit: Edit) -> str:
+        """The structural hash of `edit` (an entry of `arch`'s menu, or a sample of one) on `arch`."""
+        key = (arch.model_dump_json(), edit.model_dump_json())
+        if key not in self._children:
+            self._children[key] = tools.arch_hash(self.apply_listed(arch, edit))
+        return self._children[key]
+
+    @staticmethod
+    def apply_listed(arch: Arch, edit: Edit) -> Arch:
+        """`tools.apply` for an entry of `arch`'s own legal menu (or a sample of one): its
+        legality is known, so the menu is not enumerated again to check it (that check cost
+        more than everything else a strategy does). The child is the same tree."""
+        return tools.apply(arch, edit.model_copy(update={"input_shape": None}))
+
+    def fresh(self, arch: Arch, edit: Edit) -> bool:
+        """Whether `edit` on `arch` gives a structure not seen yet."""
+        return self.child_hash(arch, edit) not in self._seen
+
+    def unseen(self, arch: Arch) -> bool:
+        return tools.arch_hash(arch) not in self._seen
+
+    def claim_edit(self, arch: Arch, edit: Edit) -> None:
+        self._seen.add(self.child_hash(arch, edit))
+
+    def see(self, arch_hash: str) -> None:
+        self._seen.add(arch_hash)
