@@ -71,7 +71,9 @@ def spawn_source(mark: str) -> str:
                                          -1, -1, -1, -1, -1, -1, r, w, True, setsid, -1, None, None, None, -1,
                                          None, False)
         os.close(w)
-        err = os.read(r, 4096)
+        err = b""
+        while chunk := os.read(r, 4096):  # the failed child may write its error in pieces
+            err += chunk
         os.close(r)
         if err:
             os.waitpid(pid, 0)
