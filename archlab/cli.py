@@ -33,6 +33,7 @@ from archlab.campaign import (
     UsageError,
     Workspace,
     best_of,
+    check_flags,
     load_records,
     make_view,
     merge_options,
@@ -66,6 +67,12 @@ class ExecutorKind(str, Enum):
     ray = "ray"
 
 
+class StructuredMode(str, Enum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
 @app.callback()
 def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
     """archlab: neural-architecture discovery with language-model agents."""
@@ -73,6 +80,11 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks o
 
 def _err(message: str) -> None:
     typer.echo(f"archlab: {message}", err=True)
+
+
+def _notice(line: str) -> None:
+    """A campaign's one-line notice (e.g. waiting for a memory folder), on stderr like errors."""
+    _err(one_line(line, 1000))
 
 
 # ---- run ----------------------------------------------------------------------------------
@@ -106,13 +118,24 @@ def run(
     unsafe_sandbox: Annotated[bool, typer.Option(
         "--unsafe-sandbox", help="Run model-written modules even where the OS jail (bubblewrap) is unavailable, "
                                  "with weaker isolation. See docs/SANDBOX.md.")] = False,
+    structured: Annotated[StructuredMode | None, typer.Option(
+        help="Send each answer's JSON schema to the model (auto: where it takes one).")] = None,
+    allow_fallback: Annotated[bool, typer.Option(
+        "--allow-fallback", help="If the model cannot be reached, run on the search's own choices "
+                                 "instead of stopping.")] = False,
+    memory_wait: Annotated[float | None, typer.Option(
+        help="Seconds to wait for a memory folder another campaign holds (default: as long as it takes; "
+             "0: refuse at once).")] = None,
 ) -> None:
     """Plan a campaign from GOAL, print the spec, run it, and say where the report is."""
-    flags = {"task": task, "out": out, "strategy": strategy.value if strategy else None, "model": model,
-             "api_base": api_base, "budget_minutes": budget_minutes, "max_evals": max_evals,
-             "max_params": max_params, "workers": workers, "executor": executor.value if executor else None,
-             "ray_address": ray_address, "memory": memory, "chroma_url": chroma_url, "seed": seed,
-             "seed_arch": seed_arch or None, "unsafe_sandbox": unsafe_sandbox or None}
+    flags = check_flags({
+        "task": task, "out": out, "strategy": strategy.value if strategy else None, "model": model,
+        "api_base": api_base, "budget_minutes": budget_minutes, "max_evals": max_evals,
+        "max_params": max_params, "workers": workers, "executor": executor.value if executor else None,
+        "ray_address": ray_address, "memory": memory, "chroma_url": chroma_url, "seed": seed,
+        "seed_arch": seed_arch or None, "unsafe_sandbox": unsafe_sandbox or None,
+        "structured": structured.value if structured else None, "allow_fallback": allow_fallback or None,
+        "memory_wait": memory_wait})
     options = merge_options(flags, read_config(config))
     settings = settings_from(options)
     overrides = {"task": options.get("task"), "strategy": options.get("strategy"), "model": options.get("model"),
@@ -140,7 +163,7 @@ def _as_list(value: Any) -> list[str] | None:
 
 def _run_with_view(start: Any, settings: CampaignSettings) -> None:
     with make_view() as view:
-        summary = start(settings.model_copy(update={"progress": view}))
+        summary = start(settings.model_copy(update={"progress": view, "notice": _notice}))
     _print_outcome(summary)
 
 
@@ -184,15 +207,30 @@ def status(
         b = summary.best
         typer.echo(f"best {b.id}: val {_pct(b.val_accuracy)} test {_pct(b.test_accuracy)} params {b.params or 0:,}")
     llm = summary.llm
+    faults = ", ".join(f"{kind} {n}" for kind, n in llm.faults.items() if n) or "none"
     typer.echo(f"model calls {llm.calls} (retries {llm.retries}, fallbacks {llm.fallbacks}), "
-               f"{llm.tokens:,} tokens, ${llm.cost_usd:.4f}")
+               f"{llm.tokens:,} tokens, ${llm.cost_usd:.4f}; faults: {faults}")
 
 
 @app.command()
-def resume(folder: Annotated[Path, typer.Argument(help="Campaign folder to continue.")]) -> None:
-    """Continue a stopped or killed campaign (budgets carry over)."""
+def resume(
+    folder: Annotated[Path, typer.Argument(help="Campaign folder to continue.")],
+    allow_fallback: Annotated[bool, typer.Option(
+        "--allow-fallback", help="If the model cannot be reached, run on the search's own choices.")] = False,
+    memory_wait: Annotated[float | None, typer.Option(
+        help="Seconds to wait for a memory folder another campaign holds (default: no limit).")] = None,
+) -> None:
+    """Continue a stopped or killed campaign (budgets carry over); a finished one is left as it is."""
     Workspace.open(folder)
-    _run_with_view(lambda s: resume_campaign(folder, s), CampaignSettings())
+    summary = summarize(folder)
+    if summary.status == "done":
+        typer.echo(f"{folder} is finished ({summary.stop_reason or 'done'}): nothing to resume; "
+                   f"`archlab report {folder}` writes its report")
+        return
+    given = check_flags({"allow_fallback": allow_fallback or None, "memory_wait": memory_wait})
+    settings = CampaignSettings(**{k: v for k, v in (("allow_fallback", given["allow_fallback"]),
+                                                     ("memory_wait_s", given["memory_wait"])) if v is not None})
+    _run_with_view(lambda s: resume_campaign(folder, s), settings)
 
 
 @app.command()
@@ -306,9 +344,12 @@ def reindex(
     folder: Annotated[Path, typer.Argument()],
     memory: Annotated[Path | None, typer.Option(help="Memory folder (default DIR/index).")] = None,
     chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL.")] = None,
+    memory_wait: Annotated[float | None, typer.Option(
+        help="Seconds to wait for a memory folder a campaign holds (default: no limit).")] = None,
 ) -> None:
-    """Rebuild the memory index from the campaign folder."""
-    typer.echo(reindex_campaign(folder, memory, chroma_url))
+    """Rebuild the memory index from the campaign folder (waits while a campaign holds the folder)."""
+    check_flags({"memory_wait": memory_wait})
+    typer.echo(reindex_campaign(folder, memory, chroma_url, on_wait=_notice, wait_s=memory_wait))
 
 
 @app.command("serve-mock")
@@ -316,10 +357,13 @@ def serve_mock(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
+    api_key: Annotated[str | None, typer.Option(help="Accept only this key (others get HTTP 401).")] = None,
+    invalid_rate: Annotated[float, typer.Option(
+        help="Share of free-text answers that fail their schema (0..1).")] = 0.0,
 ) -> None:
     """Serve the mock model over an OpenAI-compatible HTTP API (for --model openai/mock --api-base)."""
     typer.echo(f"mock model on http://{host}:{port}/v1 (use --model openai/mock --api-base http://{host}:{port}/v1)")
-    serve_mock_model(host, port, fault_rate)
+    serve_mock_model(host, port, fault_rate, api_key=api_key, invalid_rate=invalid_rate)
 
 
 # ---- the entry point ----------------------------------------------------------------------------------

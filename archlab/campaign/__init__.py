@@ -8,8 +8,10 @@ Public API (the CLI uses only this):
 - `summarize(dir) -> CampaignSummary`, `status_json(summary) -> str`, `load_records(ws)`, `best_of(records)`
 - `CampaignSettings`, `ProgressEvent`, `CampaignError` (exit 1), `UsageError` (exit 2)
 - `Wiring`: the three entry points take `wiring=` to swap the search or the executor (tests)
-- `read_config`, `merge_options`, `settings_from` (the `--config` YAML), `make_view` (live progress)
-- `reindex_campaign(dir, memory_dir=None, chroma_url=None)`, `serve_mock_model(host, port, fault_rate)`
+- `read_config`, `check_flags`, `merge_options`, `settings_from` (the `--config` YAML and the flags,
+  each bad value one line naming its key and what it expects), `make_view` (live progress)
+- `reindex_campaign(dir, memory_dir=None, chroma_url=None, *, on_wait=None, wait_s=None)`,
+  `serve_mock_model(host, port, fault_rate, *, api_key=None, invalid_rate=0.0)`
 
 Inside, one proposal goes: lifecycle.py (run/resume/replay) -> collaborators.py (`wire`:
 every room's object, built once) -> loop.py (`Orchestrator`: when) -> proposing.py
@@ -19,7 +21,7 @@ every room's object, built once) -> loop.py (`Orchestrator`: when) -> proposing.
 
 from archlab.campaign.checks import plan_spec
 from archlab.campaign.collaborators import Wiring
-from archlab.campaign.config_file import merge_options, read_config, settings_from
+from archlab.campaign.config_file import check_flags, merge_options, read_config, settings_from
 from archlab.campaign.errors import CampaignError, UsageError
 from archlab.campaign.lifecycle import replay_campaign, resume_campaign, run_campaign
 from archlab.campaign.services import reindex_campaign, serve_mock_model
@@ -38,6 +40,7 @@ __all__ = [
     "Wiring",
     "Workspace",
     "best_of",
+    "check_flags",
     "load_records",
     "make_view",
     "merge_options",

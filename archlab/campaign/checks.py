@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archlab import tools
-from archlab.campaign.errors import UsageError
+from archlab.campaign.errors import CampaignError, UsageError
 from archlab.campaign.settings import CampaignSettings
 from archlab.errors import one_line
 from archlab.records import Budget, CampaignSpec, Constraints
@@ -23,17 +23,22 @@ if TYPE_CHECKING:
 def plan_spec(goal: str, overrides: dict[str, Any], settings: CampaignSettings) -> CampaignSpec:
     """Turn a goal (and the person's explicit flags, which win) into a spec with the planner.
 
-    The planner applies the overrides, once; a bad value is one line (exit 2)."""
+    The planner applies the overrides, once; a bad value is one line (exit 2). A model that
+    cannot be reached is one line too (`CampaignError`, exit 1), before anything is created."""
     from archlab.agents import Planner
-    from archlab.llm import LLMClient
+    from archlab.campaign.collaborators import client_options
+    from archlab.llm import LLMClient, ModelUnreachable
 
     if not goal or not goal.strip():
         raise UsageError("the goal is empty: say what to find, e.g. \"a small accurate model for MNIST-1D\"")
     model = str(overrides.get("model") or "mock")
     check_model(model, settings.api_base)
-    client = LLMClient(model=model, api_base=settings.api_base, mode="live", seed=int(overrides.get("seed") or 0))
+    client = LLMClient(model=model, api_base=settings.api_base, mode="live", seed=int(overrides.get("seed") or 0),
+                       **client_options(settings))
     try:
         return Planner(client).plan(goal, overrides)
+    except ModelUnreachable as exc:
+        raise CampaignError(str(exc)) from None
     except Exception as exc:  # PlanError and friends: one line, nothing created
         raise UsageError(one_line(exc) or type(exc).__name__) from None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from archlab import tools
@@ -116,45 +117,110 @@ class Collaborators:
 
 
 def wire(spec: CampaignSpec, settings: CampaignSettings, ws: Workspace, task: Task | None = None, *,
-         llm_mode: Literal["record", "replay"], resumed: bool, wiring: Wiring | None = None) -> Collaborators:
+         llm_mode: Literal["record", "replay"], resumed: bool, wiring: Wiring | None = None,
+         llm: LLMClient | None = None, memory: ExperimentMemory | None = None,
+         owner: str | None = None) -> Collaborators:
     """Open every room one campaign needs. `task` is the one the checks loaded (loaded here if
-    None, e.g. on resume); `resumed` carries the model usage of earlier sessions over."""
+    None, e.g. on resume); `resumed` carries the model usage of earlier sessions over. `llm` and
+    `memory`, when given, were opened (and the model probed) before the folder existed
+    (`open_before_folder`); otherwise the client is made and probed here, before the memory and
+    the executor, so a dead endpoint or a busy memory stops the session before any training."""
     from archlab.agents import Analyst, Coder, Evaluator, Planner
-    from archlab.llm import LLMClient, SpendCap
-    from archlab.sandbox import load_task
 
     wiring = wiring or Wiring()
-    task = task or load_task(spec.task, settings.resolved_cache_dir())
-    cap = SpendCap(max_tokens=spec.budget.max_tokens, max_cost_usd=spec.budget.max_cost_usd)
-    llm = LLMClient(model=spec.model, api_base=settings.api_base, cassette_path=ws.cassette_path,
-                    mode=llm_mode, cap=cap, seed=spec.seed)
-    if resumed and ws.usage_path.is_file():
-        llm.load_usage(ws.usage_path)
-    search = wiring.search(spec, task)
-    memory = open_campaign_memory(ws, settings)
     try:
+        task = task or load_task_for(spec, settings)
+        if llm is None:
+            llm = make_client(spec, settings, ws.cassette_path, llm_mode)
+            if resumed and ws.usage_path.is_file():
+                llm.load_usage(ws.usage_path)
+            probe_model(llm)
+        search = wiring.search(spec, task)
+        if memory is None:
+            own = own_experiments(ws) if settings.lightweight else []
+            memory = open_campaign_memory(ws.root, settings, owner=owner, own=own)
         executor = wiring.executor(spec, settings, task)
     except BaseException:
-        memory.close()
+        if memory is not None:
+            memory.close()
         raise
     return Collaborators(spec=spec, settings=settings, task=task, search=search, executor=executor, memory=memory,
                          llm=llm, planner=Planner(llm), coder=Coder(llm), evaluator=Evaluator(llm),
                          analyst=Analyst(llm), workspace=ws)
 
 
-def open_campaign_memory(ws: Workspace, settings: CampaignSettings) -> ExperimentMemory:
-    """The campaign's memory. Lightweight campaigns batch its writes and ask their similarity
-    questions of an in-process index of their own experiments (a resume's prefix included),
-    not of Chroma (see knowledge/write_behind.py)."""
-    from archlab.knowledge import ExperimentRecord, open_memory
+def load_task_for(spec: CampaignSpec, settings: CampaignSettings) -> Task:
+    from archlab.sandbox import load_task
+
+    return load_task(spec.task, settings.resolved_cache_dir())
+
+
+def make_client(spec: CampaignSpec, settings: CampaignSettings, cassette_path: Path,
+                mode: Literal["record", "replay"]) -> LLMClient:
+    """The campaign's model client (the cassette file is made at the first exchange, not here)."""
+    from archlab.llm import LLMClient, SpendCap
+
+    cap = SpendCap(max_tokens=spec.budget.max_tokens, max_cost_usd=spec.budget.max_cost_usd)
+    return LLMClient(model=spec.model, api_base=settings.api_base, cassette_path=cassette_path, mode=mode,
+                     cap=cap, seed=spec.seed, **client_options(settings))
+
+
+def client_options(settings: CampaignSettings) -> dict[str, Any]:
+    """The settings every model client of a campaign takes (the planner's too)."""
+    return {"structured": settings.structured, "allow_fallback": settings.allow_fallback,
+            "unreachable_after": settings.unreachable_after}
+
+
+def probe_model(llm: LLMClient) -> None:
+    """One tiny request before anything is spent: a dead endpoint is one line (exit 1), unless
+    the person allowed the fallback (then the session runs on the search's own choices)."""
+    from archlab.llm import ModelUnreachable
+
+    try:
+        llm.probe()
+    except ModelUnreachable as exc:
+        raise CampaignError(str(exc)) from None
+
+
+def open_before_folder(spec: CampaignSpec, settings: CampaignSettings, root: Path,
+                       owner: str) -> tuple[LLMClient, ExperimentMemory | None]:
+    """What can refuse a new campaign, opened before its folder exists, so a refusal leaves nothing
+    behind: the model (probed) and a shared memory (a `--memory` folder another campaign may hold,
+    or a Chroma server). The campaign's own DIR/index cannot be busy; it is opened later."""
+    llm = make_client(spec, settings, Workspace(root).cassette_path, "record")
+    probe_model(llm)
+    if settings.memory_dir is None and settings.chroma_url is None:
+        return llm, None
+    return llm, open_campaign_memory(root, settings, owner=owner, own=[])
+
+
+def own_experiments(ws: Workspace) -> list[ExperimentRecord]:
+    """The campaign's finished records (a resume's prefix), for a lightweight campaign's own index."""
+    from archlab.knowledge import ExperimentRecord
+
+    return [ExperimentRecord.model_validate(ws.read_record_json(exp)) for exp in ws.finished_ids()]
+
+
+def open_campaign_memory(root: Path, settings: CampaignSettings, *, owner: str | None = None,
+                         own: list[ExperimentRecord] | None = None) -> ExperimentMemory:
+    """The campaign's memory. An embedded folder is held until `close` (another campaign on it waits,
+    saying so through `settings.notice`, for at most `settings.memory_wait_s`). Lightweight campaigns
+    batch its writes and ask their similarity questions of an in-process index of their own
+    experiments (`own`: a resume's prefix), not of Chroma (see knowledge/write_behind.py)."""
+    from archlab.knowledge import KnowledgeError, MemoryBusy, open_memory
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    memory = open_memory(ws.root, memory_dir=settings.memory_dir, url=settings.chroma_url,
-                         embedder=settings.embedder)
+    try:
+        memory = open_memory(root, memory_dir=settings.memory_dir, url=settings.chroma_url,
+                             embedder=settings.embedder, owner=owner, lock_timeout_s=settings.memory_wait_s,
+                             on_wait=settings.notice)
+    except MemoryBusy as exc:
+        raise CampaignError(str(exc)) from None
+    except KnowledgeError as exc:
+        raise CampaignError(f"could not open the memory: {one_line(exc)}") from None
     if settings.lightweight:
         from archlab.knowledge.write_behind import WriteBehindMemory
 
-        own = [ExperimentRecord.model_validate(ws.read_record_json(exp)) for exp in ws.finished_ids()]
-        return WriteBehindMemory(memory, own=own)
+        return WriteBehindMemory(memory, own=own or [])
     return memory

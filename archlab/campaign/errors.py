@@ -28,10 +28,13 @@ class SpendStop(Exception):
 
 
 def guarded(call: Callable[[], T]) -> T:
-    """Run an agent call; the model's spend cap turns into a clean `SpendStop`."""
-    from archlab.llm import SpendExceeded
+    """Run an agent call; the model's spend cap turns into a clean `SpendStop`, a dead model
+    endpoint (`ModelUnreachable`, unless the fallback was allowed) into its one line (exit 1)."""
+    from archlab.llm import ModelUnreachable, SpendExceeded
 
     try:
         return call()
     except SpendExceeded as exc:
         raise SpendStop(f"model spend budget reached: {exc}") from None
+    except ModelUnreachable as exc:
+        raise CampaignError(str(exc)) from None

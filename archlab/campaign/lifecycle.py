@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from archlab.campaign.candidate import was_trained
 from archlab.campaign.checks import check_spec
-from archlab.campaign.collaborators import Collaborators, Wiring, wire
+from archlab.campaign.collaborators import Collaborators, Wiring, open_before_folder, wire
 from archlab.campaign.errors import CampaignError, UsageError
 from archlab.campaign.history import History
 from archlab.campaign.library import ModuleLibrary
@@ -31,8 +31,9 @@ from archlab.campaign.proposing import Proposer
 from archlab.campaign.recording import Recorder
 from archlab.campaign.report_refresh import refresh_report
 from archlab.campaign.settings import CampaignSettings
-from archlab.campaign.state import CampaignState
+from archlab.campaign.state import CampaignState, Owner
 from archlab.campaign.status import CampaignSummary, ReplayCheck, load_records, summarize
+from archlab.campaign.stop_clock import Heartbeat
 from archlab.campaign.workspace import Workspace, exp_number, write_json_atomic
 from archlab.errors import one_line
 from archlab.records import CampaignSpec, Result
@@ -40,7 +41,9 @@ from archlab.records import CampaignSpec, Result
 if TYPE_CHECKING:
     from archlab.sandbox import Task
 
-_RUNTIME_ONLY = ("progress", "report_every_s", "grace_s")
+_RUNTIME_ONLY = ("progress", "notice", "report_every_s", "grace_s")
+# stored settings a resume may change when asked explicitly (where things run, how long to wait)
+_RESUME_MAY_CHANGE = ("executor", "ray_address", "chroma_url", "cache_dir", "memory_wait_s", "allow_fallback")
 
 
 def campaign_name(out_dir: Path) -> str:
@@ -56,8 +59,15 @@ def run_campaign(spec: CampaignSpec, out_dir: Path | str, settings: CampaignSett
     task = check_spec(spec, settings, out_dir)
     state = CampaignState(campaign=campaign_name(out_dir), lag=settings.workers,
                           settings=settings.stored())
-    ws = Workspace.create(out_dir, spec, state)
-    return _execute(ws, spec, state, settings, task, llm_mode="record", prefix=[], wiring=wiring)
+    llm, memory = open_before_folder(spec, settings, out_dir, owner=f"campaign {state.campaign}")
+    try:
+        ws = Workspace.create(out_dir, spec, state)
+    except BaseException:
+        if memory is not None:
+            memory.close()
+        raise
+    return _execute(ws, spec, state, settings, task, llm_mode="record", prefix=[], wiring=wiring,
+                    opened=(llm, memory))
 
 
 def resume_campaign(root: Path | str, settings: CampaignSettings | None = None, *,
@@ -66,6 +76,9 @@ def resume_campaign(root: Path | str, settings: CampaignSettings | None = None, 
     ws = Workspace.open(Path(root))
     spec, state = ws.load_spec(), ws.load_state()
     settings = _stored_settings(state, settings)
+    running = state.live_owner()
+    if running is not None:
+        raise UsageError(f"{ws.root} is running now ({running.describe()}): wait for it to finish or stop it first")
     if state.status == "done":
         refresh_report(ws.root)
         return summarize(ws.root)
@@ -125,13 +138,23 @@ def compare_runs(original: list[dict[str, Any]], replayed: list[dict[str, Any]],
 def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: CampaignSettings,
              task: Task | None, llm_mode: Literal["record", "replay"], prefix: list[dict[str, Any]],
              wiring: Wiring | None, replay_len: int | None = None,
-             recorded: tuple[dict[str, tuple[str, list[str]]], list[str] | None] | None = None) -> CampaignSummary:
+             recorded: tuple[dict[str, tuple[str, list[str]]], list[str] | None] | None = None,
+             opened: tuple[Any, Any] | None = None) -> CampaignSummary:
     state.sessions += 1
     state.status, state.stop_reason, state.error = "running", "", ""
+    state.owner = Owner.here()
     ws.save_state(state)
+    heartbeat = Heartbeat(state, ws.save_state)  # stopped before every final save below
+    llm, memory = opened or (None, None)
     try:
-        c = wire(spec, settings, ws, task, llm_mode=llm_mode, resumed=bool(prefix), wiring=wiring)
-    except Exception as exc:  # the folder stays, marked failed with the reason
+        c = wire(spec, settings, ws, task, llm_mode=llm_mode, resumed=bool(prefix), wiring=wiring, llm=llm,
+                 memory=memory, owner=f"campaign {state.campaign}")
+    except BaseException as exc:  # the folder stays, marked failed (or stopped) with the reason
+        heartbeat.stop()
+        if not isinstance(exc, Exception):  # Ctrl-C while waiting for the memory, say
+            state.status, state.stop_reason = "stopped", "interrupted before it started (resume with `archlab resume DIR`)"
+            ws.save_state(state)
+            raise
         _fail(ws, state, str(exc) if isinstance(exc, CampaignError)
               else f"could not start the campaign: {one_line(exc)}")
     if recorded is not None:
@@ -139,12 +162,17 @@ def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: 
     history = History(c.memory, state.campaign, lag=state.lag)
     recorder = Recorder(c, history, state.campaign)
     orchestrator = Orchestrator(c, state, Proposer(c, history, _library(c)), recorder, prefix)
+    heartbeat.follow(orchestrator.clock)
     try:
-        reason = orchestrator.run()
+        try:
+            reason = orchestrator.run()
+        finally:
+            heartbeat.stop()
         if replay_len is not None and orchestrator.finished < replay_len and not reason:
             reason = "replay ended early"
     except KeyboardInterrupt:
         c.close()
+        state.elapsed_s = orchestrator.clock.spent_s()
         state.status, state.stop_reason = "stopped", "interrupted (resume with `archlab resume DIR`)"
         ws.save_state(state)
         raise
@@ -216,8 +244,7 @@ def _stored_settings(state: CampaignState, given: CampaignSettings | None) -> Ca
     if given is None:
         return stored
     runtime = {name: getattr(given, name) for name in _RUNTIME_ONLY}
-    runtime.update({k: getattr(given, k) for k in ("executor", "ray_address", "chroma_url", "cache_dir")
-                    if k in given.model_fields_set})
+    runtime.update({k: getattr(given, k) for k in _RESUME_MAY_CHANGE if k in given.model_fields_set})
     return stored.model_copy(update=runtime)
 
 

@@ -43,6 +43,7 @@ class ProgressEvent(BaseModel):
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
+NoticeCallback = Callable[[str], None]  # one line for the person (e.g. "waiting for the memory folder")
 
 
 class CampaignSettings(BaseModel):
@@ -59,6 +60,10 @@ class CampaignSettings(BaseModel):
     embedder: Literal["minilm", "hashing"] = "minilm"  # tests use "hashing"
     cache_dir: Path | None = None  # datasets; None: $ARCHLAB_CACHE or ~/.cache/archlab
     api_base: str | None = None
+    structured: Literal["auto", "on", "off"] = "auto"  # answers' JSON schema as response_format (llm room)
+    allow_fallback: bool = False  # a dead model endpoint: run on the search's own choices instead of stopping
+    unreachable_after: int = Field(default=3, ge=1)  # that many failed first requests prove the endpoint dead
+    memory_wait_s: float | None = Field(default=None, ge=0)  # wait for a busy memory folder (None: no limit)
     lightweight: bool = False  # no git commit and no analyst per experiment
     report_every_s: float = 60.0  # refresh report.md/html at most this often
     write_report: bool = True  # False: no report.md/html at all (tests of the loop alone)
@@ -75,6 +80,7 @@ class CampaignSettings(BaseModel):
     direction_every: int = 8  # the planner sets a direction every N proposals
     stall_limit: int = 200  # stop if this many proposals in a row train nothing
     progress: ProgressCallback | None = Field(default=None, exclude=True)
+    notice: NoticeCallback | None = Field(default=None, exclude=True)  # None: the rooms' own warnings
 
     def resolved_cache_dir(self) -> Path:
         """The dataset cache: the one given, else the sandbox's default (ARCHLAB_CACHE or ~/.cache)."""
@@ -84,4 +90,4 @@ class CampaignSettings(BaseModel):
 
     def stored(self) -> dict[str, Any]:
         """The part kept in state.json so resume runs the same way."""
-        return self.model_dump(mode="json", exclude={"progress"})
+        return self.model_dump(mode="json", exclude={"progress", "notice"})

@@ -2,8 +2,9 @@
 
 The object is stable (tests pin its keys): evaluated, failed, cached, rejected,
 best {id, val_accuracy, test_accuracy, params, fidelity}, strategy, seed, llm {calls,
-retries, fallbacks, tokens, cost_usd}, modules {asked, written, mined, rejected, ops,
-used, reasons}, plus where things are.
+retries, reasks, fallbacks, tokens, cost_usd, structured, faults {kind: count}}, modules
+{asked, written, mined, rejected, ops, used, reasons}, plus where things are. `status` is
+the state's, except `interrupted` for a session that died without saying so (state.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field
 from archlab.campaign.modules import ModuleCounts
 from archlab.campaign.modules import counts as module_counts
 from archlab.campaign.promotion import rank_key
+from archlab.campaign.state import shown_status
 from archlab.campaign.workspace import Workspace
 from archlab.records import Result
 
@@ -33,11 +35,16 @@ class BestCandidate(BaseModel):
 
 
 class LLMTotals(BaseModel):
+    """The `llm` object: `UsageReport.totals()` of the llm room (faults: every kind, 0 when none)."""
+
     calls: int = 0
     retries: int = 0
+    reasks: int = 0
     fallbacks: int = 0
     tokens: int = 0
     cost_usd: float = 0.0
+    structured: int = 0  # requests that carried their answer's JSON schema
+    faults: dict[str, int] = Field(default_factory=dict)  # connect, auth, timeout, rate_limit, server, ...
 
 
 class ReplayCheck(BaseModel):
@@ -108,13 +115,14 @@ def best_of(records: list[dict[str, Any]]) -> BestCandidate | None:
 
 
 def llm_totals(usage: dict[str, Any]) -> LLMTotals:
-    rows = list((usage.get("agents") or {}).values())
-    return LLMTotals(
-        calls=sum(int(r.get("calls", 0)) for r in rows),
-        retries=sum(int(r.get("retries", 0)) for r in rows),
-        fallbacks=sum(int(r.get("fallbacks", 0)) for r in rows),
-        tokens=sum(int(r.get("prompt_tokens", 0)) + int(r.get("completion_tokens", 0)) for r in rows),
-        cost_usd=round(sum(float(r.get("cost_usd", 0.0)) for r in rows), 6))
+    """Sum `llm/usage.json` with the llm room's own rule (an empty or unreadable ledger: zeros)."""
+    from archlab.llm import UsageReport
+
+    try:
+        report = UsageReport.model_validate(usage if usage else {"model": ""})
+    except ValueError:
+        report = UsageReport(model="")
+    return LLMTotals.model_validate(report.totals())
 
 
 def summarize(root: Path, replay: ReplayCheck | None = None) -> CampaignSummary:
@@ -124,8 +132,9 @@ def summarize(root: Path, replay: ReplayCheck | None = None) -> CampaignSummary:
     records = load_records(ws)
     results = [Result.model_validate(r["result"]) for r in records]
     md, html = ws.root / "report.md", ws.root / "report.html"
+    status, stop_reason = shown_status(state)  # "interrupted" when a killed session left "running"
     return CampaignSummary(
-        dir=str(ws.root), status=state.status, stop_reason=state.stop_reason, goal=spec.goal,
+        dir=str(ws.root), status=status, stop_reason=stop_reason, goal=spec.goal,
         task=spec.task, strategy=spec.strategy, seed=spec.seed, model=spec.model,
         experiments=len(records),
         evaluated=sum(1 for r in results if not r.cached and r.failure not in ("constraint", "invalid")),

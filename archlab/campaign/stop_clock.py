@@ -1,17 +1,27 @@
-"""Which budget stops the campaign, and how much of it is used.
+"""Which budget stops the campaign, how much of it is used, and the session's heartbeat.
 
 Budgets carry over across resumes: wall time spent in earlier sessions is
 passed in, evaluations are counted from the recorded experiments, and model
-spend from the carried-over usage ledger.
+spend from the carried-over usage ledger. The heartbeat keeps the wall time in
+`state.json` true to within a few seconds even when the session is killed
+between two checkpoints (long trainings, or lightweight runs that checkpoint
+rarely), and tells readers that the owner is still alive (state.py).
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from archlab.records import Budget
 from archlab.search import BudgetTracker, BudgetUse
+
+if TYPE_CHECKING:
+    from archlab.campaign.state import CampaignState
+
+HEARTBEAT_S = 2.0
 
 
 class StopClock:
@@ -57,3 +67,42 @@ class StopClock:
             return 0.0, ""
         value, label = max(parts, key=lambda p: p[0])
         return min(1.0, max(0.0, value)), label
+
+
+class Heartbeat:
+    """A daemon thread that stamps the owner's `beat` (and, once a clock follows, `elapsed_s`) into
+    the shared state and saves it every `interval_s`. `save` must serialise and write under the
+    same lock as every other save of that state (`Workspace.save_state` does), so the newest
+    stamp always lands last. `stop()` before the session's final save and commit."""
+
+    def __init__(self, state: CampaignState, save: Callable[[CampaignState], None],
+                 interval_s: float = HEARTBEAT_S) -> None:
+        self.state, self._save, self.interval_s = state, save, interval_s
+        self._clock: StopClock | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="archlab-heartbeat", daemon=True)
+        self._thread.start()
+
+    def follow(self, clock: StopClock) -> None:
+        """From now on the beat also records the wall time this clock has spent."""
+        self._clock = clock
+
+    def beat(self) -> None:
+        if self.state.owner is not None:
+            self.state.owner.beat = time.time()
+        if self._clock is not None:
+            self.state.elapsed_s = self._clock.spent_s()
+        self._save(self.state)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.beat()
+            except OSError:  # a full disk or a removed folder must not kill the thread; the next beat retries
+                continue
+
+    def stop(self) -> None:
+        """No beat after this returns (the last one, if in progress, has finished)."""
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()

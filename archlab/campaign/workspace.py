@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ class Workspace:
         self.usage_path = self.llm_dir / "usage.json"
         self.index_dir = self.root / "index"
         self._repo: git.Repo | None = None
+        self._state_lock = threading.Lock()  # the loop and the heartbeat both save the state
 
     # ---- creation and opening -------------------------------------------------
 
@@ -116,7 +118,9 @@ class Workspace:
         return CampaignState.model_validate_json(self.state_path.read_text(encoding="utf-8"))
 
     def save_state(self, state: CampaignState) -> None:
-        write_text_atomic(self.state_path, state.model_dump_json(indent=2) + "\n")
+        """Serialise and write under one lock, so the newest snapshot is always the last written."""
+        with self._state_lock:
+            write_text_atomic(self.state_path, state.model_dump_json(indent=2) + "\n")
 
     def load_usage(self) -> dict[str, Any]:
         if not self.usage_path.is_file():
