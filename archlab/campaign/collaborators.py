@@ -214,7 +214,7 @@ def open_campaign_memory(root: Path, settings: CampaignSettings, *, owner: str |
     try:
         memory = open_memory(root, memory_dir=settings.memory_dir, url=settings.chroma_url,
                              embedder=settings.embedder, owner=owner, lock_timeout_s=settings.memory_wait_s,
-                             on_wait=settings.notice)
+                             on_wait=wait_notice(settings.notice, settings.memory_wait_s))
     except MemoryBusy as exc:
         raise CampaignError(str(exc)) from None
     except KnowledgeError as exc:
@@ -224,3 +224,11 @@ def open_campaign_memory(root: Path, settings: CampaignSettings, *, owner: str |
 
         return WriteBehindMemory(memory, own=own or [])
     return memory
+
+
+def wait_notice(notice: Callable[[str], None] | None, wait_s: float | None) -> Callable[[str], None] | None:
+    """Who hears "waiting for the memory folder": nobody when the person asked not to wait
+    (`--memory-wait 0`), so the refusal is their one line."""
+    if wait_s == 0:
+        return lambda _line: None
+    return notice

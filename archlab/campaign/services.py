@@ -20,6 +20,7 @@ def reindex_campaign(folder: Path, memory_dir: Path | None = None, chroma_url: s
     The memory is the one the campaign used (from its stored settings) unless `memory_dir`
     or `chroma_url` names another. A folder that a running campaign holds is waited for
     (`on_wait` gets one line saying so; at most `wait_s` seconds, None: no limit)."""
+    from archlab.campaign.collaborators import wait_notice
     from archlab.knowledge import Memory, MemoryBusy, reindex
 
     ws = Workspace.open(folder)
@@ -30,7 +31,8 @@ def reindex_campaign(folder: Path, memory_dir: Path | None = None, chroma_url: s
             memory = Memory(url=chroma_url or stored.chroma_url, embedder=stored.embedder)
         else:
             memory = Memory(path=memory_dir or stored.memory_dir or ws.index_dir, embedder=stored.embedder,
-                            owner=f"archlab reindex {ws.root}", lock_timeout_s=wait_s, on_wait=on_wait)
+                            owner=f"archlab reindex {ws.root}", lock_timeout_s=wait_s,
+                            on_wait=wait_notice(on_wait, wait_s))
     except MemoryBusy as exc:
         raise CampaignError(str(exc)) from None
     with memory:
