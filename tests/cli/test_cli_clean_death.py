@@ -49,7 +49,8 @@ def test_kill_9_leaves_no_sandbox_process_says_interrupted_and_resumes(tmp_path)
     out, tmp = tmp_path / "run", tmp_path / "tmp"
     tmp.mkdir()
     env = cli_env(TMPDIR=str(tmp))  # the executor's scratch roots land here, where the test can see them
-    config = tiny_config(tmp_path, max_evals=4, workers=2)
+    # trainings of several seconds each (a 30-step one takes under a second): the kill lands mid-training
+    config = tiny_config(tmp_path, max_evals=3, workers=1, recipe={"steps": 600, "eval_every": 200})
     started = time.time()
     proc = archlab("run", GOAL, "--out", str(out), "--config", str(config), env=env, start_new_session=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -87,7 +88,7 @@ def test_kill_9_leaves_no_sandbox_process_says_interrupted_and_resumes(tmp_path)
     resumed = archlab_done("resume", str(out), env=env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     status = json.loads(archlab_done("status", str(out), "--json", env=env).stdout)
-    assert status["status"] == "done" and status["evaluated"] == 4
+    assert status["status"] == "done" and status["evaluated"] == 3
     assert json.loads((out / "state.json").read_text())["sessions"] == 2
     assert not any(root.exists() for root in roots), "the killed run's scratch folders are still there"
     assert not scratch_roots(tmp), "a scratch folder outlived its run"
