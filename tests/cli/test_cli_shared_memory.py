@@ -32,12 +32,12 @@ def finish(proc: subprocess.Popen[str], err: Path, timeout: float = 600) -> str:
     return text
 
 
-def evaluated(folder: Path) -> int:
+def finished_status(folder: Path) -> dict:
     done = archlab_done("status", str(folder), "--json")
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout)
-    assert status["status"] == "done", status
-    return status["evaluated"]
+    assert status["status"] == "done" and status["evaluated"] == 2, status
+    return status
 
 
 def indexed(**where: object) -> dict[str, int]:
@@ -58,13 +58,18 @@ def test_two_campaigns_on_one_memory_folder_take_turns_and_both_are_remembered(t
                                         if WAITING in err.read_text()), None), 300, "a waiting line")
         holder = "second" if waiter == "first" else "first"
         assert not (tmp_path / waiter).exists()
-        # a third that will not wait is refused in one line while the folder is held
+        # a third that will not wait is refused in one line while the folder is held, and so is
+        # `archlab reindex` of the holder into the folder it holds (both started now, while it is held)
+        reindex = archlab("reindex", str(tmp_path / holder), "--memory", str(shared), "--memory-wait", "0")
         refused = archlab_done("run", GOAL, "--out", str(tmp_path / "third"), "--memory", str(shared),
                                "--memory-wait", "0", "--config", str(tiny_config(tmp_path)), timeout=300)
         lines = error_lines(refused.stderr)
         assert refused.returncode == 1 and len(lines) == 1, refused.stderr
         assert f"memory folder {shared} is in use by campaign" in lines[0] and "gave up" in lines[0], lines[0]
         assert not (tmp_path / "third").exists()
+        _, reindex_err = reindex.communicate(timeout=300)
+        lines = error_lines(reindex_err)
+        assert reindex.returncode == 1 and len(lines) == 1 and "gave up" in lines[0], reindex_err
         texts = {"first": finish(first, first_err), "second": finish(second, second_err)}
     finally:
         for proc in (first, second):
@@ -73,9 +78,10 @@ def test_two_campaigns_on_one_memory_folder_take_turns_and_both_are_remembered(t
     waits = [line for line in error_lines(texts[waiter]) if WAITING in line]
     assert len(waits) == 1 and f"in use by campaign {holder}" in waits[0], waits
     assert not any(WAITING in line for line in error_lines(texts[holder]))
-    counts = {name: evaluated(tmp_path / name) for name in ("first", "second")}
-    assert counts == {"first": 2, "second": 2}
-    assert indexed(path=shared) == counts  # both campaigns' experiments, none lost
+    status = {name: finished_status(tmp_path / name) for name in ("first", "second")}
+    # same goal and seed: the waiter met the holder's architectures in the memory and reused them
+    assert status[waiter]["cached"] >= 1 and status[holder]["cached"] == 0, status
+    assert indexed(path=shared) == {name: s["experiments"] for name, s in status.items()}  # none lost
 
 
 def test_two_campaigns_on_one_chroma_server_write_at_once(tmp_path):
@@ -93,6 +99,5 @@ def test_two_campaigns_on_one_chroma_server_write_at_once(tmp_path):
                 if proc.poll() is None:
                     proc.kill()
         assert not any(WAITING in text for text in texts)
-        counts = {name: evaluated(tmp_path / name) for name in ("first", "second")}
-        assert counts == {"first": 2, "second": 2}
-        assert indexed(url=url) == counts
+        status = {name: finished_status(tmp_path / name) for name in ("first", "second")}
+        assert indexed(url=url) == {name: s["experiments"] for name, s in status.items()}
