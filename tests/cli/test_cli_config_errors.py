@@ -81,6 +81,7 @@ def test_an_empty_config_file_is_no_config(tmp_path, capsys):
     assert "budget" in one_error_line(code, capsys.readouterr().err)
 
 
+@pytest.mark.slow  # it runs a one-evaluation campaign to show the long goal is accepted
 def test_a_10000_character_goal_is_accepted_and_cut_with_a_note_in_the_printed_spec(tmp_path, capsys):
     words = "please find a small accurate model for MNIST-1D that trains fast and generalises well "
     goal = (words * (10_000 // len(words) + 1))[:10_000]
