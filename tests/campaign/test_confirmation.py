@@ -172,3 +172,38 @@ def test_confirm_command_confirms_a_finished_campaign_once(tmp_path, settings):
     again = confirm_campaign(tmp_path / "c", settings, top_k=2, seeds=3, wiring=scripted(by_seed, executors))
     assert len(load_records(Workspace(tmp_path / "c"))) == count  # nothing retrained: idempotent
     assert again.best.id == summary.best.id == tag_names(tmp_path / "c")
+
+
+def confirmation_view(root: Path) -> list[tuple]:
+    return [(r["id"], r["arch_hash"], json.dumps(r.get("edit"), sort_keys=True), r["result"]["val_accuracy"])
+            for r in load_records(Workspace(root))]
+
+
+def test_a_kill_during_confirmation_resumes_it_and_a_replay_reproduces_it(tmp_path, settings):
+    import pytest
+
+    from archlab.campaign import replay_campaign, resume_campaign
+
+    spec = fakes.make_spec(evals=12).model_copy(update={"confirm": ConfirmSpec(top_k=2, seeds=2)})
+    straight = run_campaign(spec, tmp_path / "straight", settings, wiring=scripted(tied))
+    seen: list[str] = []
+
+    def stop(event):
+        if " -> val " in event.message and "confirm e" in event.message:
+            seen.append(event.message)
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_campaign(spec, tmp_path / "broken", settings.model_copy(update={"progress": stop}), wiring=scripted(tied))
+    state = Workspace(tmp_path / "broken").load_state()
+    assert state.phase == "confirm" and state.status == "stopped"
+    done = sum((r.get("edit") or {}).get("kind") == "confirm" for r in load_records(Workspace(tmp_path / "broken")))
+    assert 1 <= done < 4
+    resumed = resume_campaign(tmp_path / "broken", settings, wiring=scripted(tied))
+    assert confirmation_view(tmp_path / "broken") == confirmation_view(tmp_path / "straight")
+    assert resumed.best.id == straight.best.id and resumed.best.n_seeds == 2
+    assert tag_names(tmp_path / "broken") == straight.best.id
+    replayed = replay_campaign(tmp_path / "straight", tmp_path / "replay", settings, wiring=scripted(tied))
+    assert confirmation_view(tmp_path / "replay") == confirmation_view(tmp_path / "straight")
+    assert replayed.replay is not None and replayed.replay.identical and replayed.best.id == straight.best.id
