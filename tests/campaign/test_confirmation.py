@@ -207,3 +207,22 @@ def test_a_kill_during_confirmation_resumes_it_and_a_replay_reproduces_it(tmp_pa
     replayed = replay_campaign(tmp_path / "straight", tmp_path / "replay", settings, wiring=scripted(tied))
     assert confirmation_view(tmp_path / "replay") == confirmation_view(tmp_path / "straight")
     assert replayed.replay is not None and replayed.replay.identical and replayed.best.id == straight.best.id
+
+
+def test_lineage_changes_compare_like_with_like_and_show_the_budget(tmp_path, settings):
+    from archlab.report.summary import lineage
+
+    run_campaign(fakes.make_spec(evals=16), tmp_path / "c", settings, wiring=fakes.wiring(jitter_seed=11))
+    view = load_campaign(tmp_path / "c")
+    steps = [step for exp in view.experiments if exp.ok for step in lineage(view, exp.id)]
+    mixed = [s for s in steps if s.exp.parent_ids and s.exp.ok and view.by_id[s.exp.parent_ids[0]].ok
+             and view.by_id[s.exp.parent_ids[0]].result.fidelity != s.exp.result.fidelity]
+    assert mixed, "the fake campaign screens at half fidelity and promotes: some parent has another budget"
+    for step in mixed:
+        assert step.delta is None and step.why_no_delta.startswith("parent at ")
+    for step in steps:
+        assert step.budget.startswith(f"{step.exp.result.fidelity:.0%}")
+        if step.delta is not None:
+            assert view.by_id[step.exp.parent_ids[0]].result.fidelity == step.exp.result.fidelity
+    refresh_report(tmp_path / "c")
+    assert "| step | experiment | edit | val acc | change | params | budget |" in (tmp_path / "c" / "report.md").read_text()
