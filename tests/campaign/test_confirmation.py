@@ -73,12 +73,13 @@ def tied(arch: Any, request: Any) -> Result:
 
 
 def tag_names(root: Path) -> str:
-    """The experiment the git tag `best` points at: the one its commit added."""
-    repo = git.Repo(root)
-    commit = repo.tags["best"].commit
-    added = {Path(p).parts[1] for p in commit.stats.files if p.startswith("experiments/")}
-    assert len(added) == 1, added
-    return added.pop()
+    """The experiment the git tag `best` names: its message, and the commit that added it (one commit per
+    experiment; a lightweight campaign commits them all at once)."""
+    tag = git.Repo(root).tags["best"]
+    named = re.match(r"best: (e\d+) ", tag.tag.message).group(1)
+    added = {Path(p).parts[1] for p in tag.commit.stats.files if p.startswith("experiments/")}
+    assert named in added, added
+    return named
 
 
 def report_best(root: Path) -> str:
@@ -226,3 +227,26 @@ def test_lineage_changes_compare_like_with_like_and_show_the_budget(tmp_path, se
             assert view.by_id[step.exp.parent_ids[0]].result.fidelity == step.exp.result.fidelity
     refresh_report(tmp_path / "c")
     assert "| step | experiment | edit | val acc | change | params | budget |" in (tmp_path / "c" / "report.md").read_text()
+
+
+def test_a_lookup_campaign_skips_confirmation_and_exports_its_shape_without_weights(tmp_path):
+    import pytest
+
+    from archlab.campaign import CampaignSettings
+    from archlab.records import Budget, CampaignSpec
+
+    table = Path("/work/shared/data/nb201/nb201_cifar10.csv")
+    if not table.is_file():
+        pytest.skip(f"no NAS-Bench-201 table at {table}")
+    spec = CampaignSpec(goal="lookup", task=f"table:{table}", strategy="random", seed=0, seed_archs=["nb201"],
+                        budget=Budget(max_evals=6), confirm=ConfirmSpec(top_k=2, seeds=2))
+    settings = CampaignSettings(workers=1, lightweight=True, write_report=False, embedder="hashing")
+    summary = run_campaign(spec, tmp_path / "t", settings)
+    assert "nothing to train again" in summary.confirmation and not summary.best.confirmed
+    assert not any((r.get("edit") or {}).get("kind") == "confirm" for r in load_records(Workspace(tmp_path / "t")))
+    lines = export_model(tmp_path / "t", None, tmp_path / "nb.py")
+    assert any(line.startswith("A lookup result has no trained weights") for line in lines)
+    assert not (tmp_path / "nb.safetensors").exists()
+    source = (tmp_path / "nb.py").read_text()
+    assert "INPUT_SHAPE = (3, 32, 32)" in source and "NUM_CLASSES = 10" in source
+    assert tag_names(tmp_path / "t") == summary.best.id
