@@ -32,9 +32,9 @@ from archlab.campaign import (
     CampaignSummary,
     UsageError,
     Workspace,
-    best_of,
     check_flags,
-    load_records,
+    confirm_campaign,
+    export_model,
     make_view,
     merge_options,
     plan_spec,
@@ -53,7 +53,10 @@ from archlab.errors import one_line
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Discover neural-network architectures with language-model agents.")
 
-DEFAULT_MINUTES = 5.0  # `archlab run GOAL` with no budget finishes in a few minutes on 2 cores
+# `archlab run GOAL` naming no budget at all (no minutes, no evaluations: not in the goal, the flags or the
+# config file) gets this time budget, on top of Budget's default evaluation cap, and the spec says so in a
+# note; a person who gives any budget gets exactly that budget.
+DEFAULT_MINUTES = 5.0  # finishes in a few minutes on 2 cores
 
 
 class StrategyName(str, Enum):
@@ -145,13 +148,24 @@ def run(
                  "max_tokens": options.get("max_tokens"), "max_cost_usd": options.get("max_cost_usd"),
                  "seed_archs": _as_list(options.get("seed_arch"))}
     spec = plan_spec(goal, {k: v for k, v in overrides.items() if v is not None}, settings)
-    if spec.budget.minutes is None and options.get("budget_minutes") is None:
-        spec = spec.model_copy(update={"budget": spec.budget.model_copy(update={"minutes": DEFAULT_MINUTES})})
+    spec = with_default_budget(spec)
     out_dir = Path(options.get("out") or default_out(spec.strategy))
     typer.echo("The planner made this spec:")
     typer.echo(spec.model_dump_json(indent=2))
     typer.echo(f"Campaign folder: {out_dir}")
     _run_with_view(lambda s: run_campaign(spec, out_dir, s), settings)
+
+
+def with_default_budget(spec: Any) -> Any:
+    """The spec, with DEFAULT_MINUTES added (and said in a note) only when it has no budget the person gave:
+    neither minutes nor evaluations in the goal, the flags or the config file."""
+    named = spec.budget.model_fields_set & {"minutes", "max_evals"}
+    if spec.budget.minutes is not None or named:
+        return spec
+    note = (f"no budget given: the default of {DEFAULT_MINUTES:g} minutes or {spec.budget.max_evals} evaluations, "
+            "whichever comes first (give --budget-minutes or --max-evals to choose)")
+    return spec.model_copy(update={"budget": spec.budget.model_copy(update={"minutes": DEFAULT_MINUTES}),
+                                   "notes": [*spec.notes, note]})
 
 
 def _as_list(value: Any) -> list[str] | None:
@@ -171,9 +185,10 @@ def _print_outcome(summary: CampaignSummary) -> None:
     best = summary.best
     typer.echo(f"Campaign {summary.status}: {summary.stop_reason} ({summary.evaluated} evaluated, "
                f"{summary.failed} failed, {summary.cached} cached, {summary.rejected} rejected)")
+    if summary.confirmation:
+        typer.echo(f"Confirmation: {summary.confirmation}")
     if best is not None:
-        typer.echo(f"Best: {best.id} val {_pct(best.val_accuracy)} test {_pct(best.test_accuracy)} "
-                   f"({best.params or 0:,} params)")
+        typer.echo(f"Best: {_best_line(best)}")
     if summary.report_html:
         typer.echo(f"Report: {summary.report_html}")
         typer.echo(f"        {summary.report_md}")
@@ -183,6 +198,16 @@ def _print_outcome(summary: CampaignSummary) -> None:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _best_line(best: Any) -> str:
+    """The best as one line: mean ± std over its confirmation seeds when confirmed, else its one run."""
+    if best.confirmed:
+        spread = f" ± {100 * best.val_std:.2f}" if best.val_std is not None else ""
+        return (f"{best.id} val {_pct(best.val_mean)}{spread} over {best.n_seeds} seeds, test {_pct(best.test_mean)} "
+                f"(report only) ({best.params or 0:,} params)")
+    return (f"{best.id} val {_pct(best.val_accuracy)} test {_pct(best.test_accuracy)} ({best.params or 0:,} params; "
+            "one run, not confirmed)")
 
 
 # ---- looking at campaigns ---------------------------------------------------------------------------
@@ -204,8 +229,9 @@ def status(
     typer.echo(f"evaluated {summary.evaluated}, failed {summary.failed}, cached {summary.cached}, "
                f"rejected {summary.rejected}, {summary.elapsed_s / 60:.1f} min")
     if summary.best:
-        b = summary.best
-        typer.echo(f"best {b.id}: val {_pct(b.val_accuracy)} test {_pct(b.test_accuracy)} params {b.params or 0:,}")
+        typer.echo(f"best {_best_line(summary.best)}")
+    if summary.confirmation:
+        typer.echo(f"confirmation: {summary.confirmation}")
     llm = summary.llm
     faults = ", ".join(f"{kind} {n}" for kind, n in llm.faults.items() if n) or "none"
     typer.echo(f"model calls {llm.calls} (retries {llm.retries}, fallbacks {llm.fallbacks}), "
@@ -308,19 +334,26 @@ def _tree_text(node: dict[str, Any], depth: int = 0) -> str:
 @app.command()
 def export(
     folder: Annotated[Path, typer.Argument()],
-    exp_id: Annotated[str | None, typer.Argument(help="Experiment (default: the best by validation).")] = None,
+    exp_id: Annotated[str | None, typer.Argument(help="Experiment (default: the campaign's best).")] = None,
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the standalone file.")] = Path("model.py"),
 ) -> None:
-    """Write a standalone PyTorch file defining build_model()."""
-    ws = Workspace.open(folder)
-    if exp_id is None:
-        best = best_of(load_records(ws))
-        if best is None:
-            raise UsageError(f"{folder} has no successful experiment to export yet")
-        exp_id = best.id
-    _record(ws, exp_id)
-    out.write_text((ws.experiment_dir(exp_id) / "model.py").read_text(encoding="utf-8"), encoding="utf-8")
-    typer.echo(f"Wrote {out} ({exp_id})")
+    """Write a standalone PyTorch file defining build_model(), and its trained weights beside it
+    (OUT with .safetensors; build_model(pretrained=True) loads them) when the experiment has any."""
+    if exp_id is not None and not re.fullmatch(r"e\d+", exp_id):
+        raise UsageError(f"{folder} has no experiment {exp_id!r} (ids look like e0001)")
+    for line in export_model(folder, exp_id, out):
+        typer.echo(line)
+
+
+@app.command()
+def confirm(
+    folder: Annotated[Path, typer.Argument(help="A finished campaign.")],
+    top_k: Annotated[int | None, typer.Option(help="Candidates to confirm (default: the spec's, else 3).")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Fresh seeds per candidate (default: the spec's, else 3).")] = None,
+) -> None:
+    """Train the top candidates again with fresh seeds (and, on a small validation split, a holdout of the
+    training data) and name the best by its mean; keeps their trained weights."""
+    _run_with_view(lambda s: confirm_campaign(folder, s, top_k=top_k, seeds=seeds), CampaignSettings())
 
 
 @app.command()

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from archlab.agents.base import Agent, fallback_reason
 from archlab.agents.errors import PlanError
 from archlab.agents.schemas import EDIT_KINDS, Direction, DirectionAnswer, PlanAnswer, SearchSummary
+from archlab.agents.spec_terms import describe_goal, plan_confirmation
 from archlab.llm import schema_of
 from archlab.llm.extract import one_line_validation_error
 from archlab.llm.mock.goal import parse_goal
@@ -18,7 +19,7 @@ SEED_NAMES = ("mlp", "mnist1d_cnn", "nb201")  # and nb201:CELL for one given cel
 MAX_GOAL_CHARS = 2000  # a goal is a paragraph; longer ones are cut (at a word) with a note in the spec
 _CONSTRAINT_KEYS = ("max_params", "max_flops", "max_latency_ms")
 _BUDGET_KEYS = ("max_evals", "minutes", "max_tokens", "max_cost_usd")
-_TOP_KEYS = ("task", "metric", "direction", "target", "strategy", "seed", "seed_archs", "model", "notes")
+_TOP_KEYS = ("task", "metric", "direction", "target", "strategy", "seed", "seed_archs", "model", "notes", "confirm")
 
 
 def _seeds_for(task: str, names: list[str] | None) -> list[str] | None:
@@ -81,7 +82,9 @@ class Planner(Agent):
     def _spec(self, goal: str, fields: dict[str, Any], overrides: dict[str, Any]) -> CampaignSpec:
         over = {k: v for k, v in overrides.items() if v is not None}
         constraints = {k: fields.get(k) for k in _CONSTRAINT_KEYS}
+        flagged = {k for k in _CONSTRAINT_KEYS if k in over or k in (over.get("constraints") or {})}
         constraints.update(over.pop("constraints", {}) or {})
+        asked_confirm = over.pop("confirm", None)
         budget = {"max_evals": fields.get("max_evals"), "minutes": fields.get("minutes")}
         if budget["max_evals"] is None and budget["minutes"] is None:
             budget = {}  # the goal names no budget: Budget's defaults apply
@@ -113,9 +116,13 @@ class Planner(Agent):
         if any(budget.get(k) is not None and budget[k] <= 0 for k in _BUDGET_KEYS):
             raise PlanError(f"the budget must be positive, got {({k: v for k, v in budget.items() if v is not None})}")
         try:
-            return CampaignSpec(goal=goal, constraints=Constraints(**constraints), budget=Budget(**budget), **top)
+            spec = CampaignSpec(goal=goal, constraints=Constraints(**constraints), budget=Budget(**budget), **top)
+            confirm, note = plan_confirmation(spec.task, spec.budget, asked_confirm)
         except ValidationError as error:
             raise PlanError(f"invalid plan: {one_line_validation_error(error)}") from None
+        terms, objectives = describe_goal(goal, spec.constraints, flagged)
+        return spec.model_copy(update={"confirm": confirm, "goal_terms": terms, "objectives": objectives,
+                                       "notes": [*spec.notes, note]})
 
     def direction(self, summary: SearchSummary | dict[str, Any], memories: list[Any] | None = None,
                   step: str | None = None) -> Direction:

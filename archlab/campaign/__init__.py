@@ -6,6 +6,8 @@ Public API (the CLI uses only this):
 - `replay_campaign(dir, out_dir=None, settings=None) -> CampaignSummary` (summary.replay compares)
 - `plan_spec(goal, overrides, settings) -> CampaignSpec` (the planner plus explicit flags)
 - `summarize(dir) -> CampaignSummary`, `status_json(summary) -> str`, `load_records(ws)`, `best_of(records)`
+- `confirm_campaign(dir, settings=None, *, top_k=None, seeds=None)`: the confirmation stage for a finished
+  campaign (`archlab confirm`); `export_model(dir, exp_id, out) -> lines` (`archlab export`, weights beside)
 - `CampaignSettings`, `ProgressEvent`, `CampaignError` (exit 1), `UsageError` (exit 2)
 - `Wiring`: the three entry points take `wiring=` to swap the search or the executor (tests)
 - `read_config`, `check_flags`, `merge_options`, `settings_from` (the `--config` YAML and the flags,
@@ -22,7 +24,9 @@ every room's object, built once) -> loop.py (`Orchestrator`: when) -> proposing.
 from archlab.campaign.checks import plan_spec
 from archlab.campaign.collaborators import Wiring
 from archlab.campaign.config_file import check_flags, merge_options, read_config, settings_from
+from archlab.campaign.confirming import confirm_campaign
 from archlab.campaign.errors import CampaignError, UsageError
+from archlab.campaign.export import export_model
 from archlab.campaign.lifecycle import replay_campaign, resume_campaign, run_campaign
 from archlab.campaign.services import reindex_campaign, serve_mock_model
 from archlab.campaign.live_view import make_view
@@ -41,6 +45,8 @@ __all__ = [
     "Workspace",
     "best_of",
     "check_flags",
+    "confirm_campaign",
+    "export_model",
     "load_records",
     "make_view",
     "merge_options",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from archlab.campaign.candidate import was_trained
 from archlab.campaign.checks import check_spec
 from archlab.campaign.collaborators import Collaborators, Wiring, open_before_folder, wire
+from archlab.campaign.confirmation import confirm_after_search, search_records, stage_spec, time_left_deadline
 from archlab.campaign.errors import CampaignError, UsageError
 from archlab.campaign.history import History
 from archlab.campaign.library import ModuleLibrary
@@ -32,7 +33,7 @@ from archlab.campaign.recording import Recorder
 from archlab.campaign.report_refresh import refresh_report
 from archlab.campaign.settings import CampaignSettings
 from archlab.campaign.state import CampaignState, Owner
-from archlab.campaign.status import CampaignSummary, ReplayCheck, load_records, summarize
+from archlab.campaign.status import CampaignSummary, ReplayCheck, load_records, summarize, tag_best
 from archlab.campaign.stop_clock import Heartbeat
 from archlab.campaign.workspace import Workspace, exp_number, write_json_atomic
 from archlab.errors import one_line
@@ -85,7 +86,7 @@ def resume_campaign(root: Path | str, settings: CampaignSettings | None = None, 
     prefix = _recorded_prefix(ws)
     ws.clean_leftovers(keep_before=len(prefix) + 1)
     _commit_uncommitted(ws, prefix, lightweight=settings.lightweight)
-    return _execute(ws, spec, state, settings, None, llm_mode="record", prefix=prefix, wiring=wiring)
+    return _execute(ws, spec, state, settings, None, llm_mode="record", prefix=search_records(prefix), wiring=wiring)
 
 
 def replay_campaign(root: Path | str, out_dir: Path | str | None = None,
@@ -96,11 +97,13 @@ def replay_campaign(root: Path | str, out_dir: Path | str | None = None,
     if not source.cassette_path.is_file() and spec.strategy == "agentic":
         raise UsageError(f"{source.root} has no llm/cassette.jsonl to replay")
     records = load_records(source)
-    trained = sum(1 for r in records if was_trained(Result.model_validate(r["result"])))
     if not records:
         raise UsageError(f"{source.root} has no finished experiment to replay")
-    replay_spec = spec.model_copy(update={"budget": spec.budget.model_copy(update={
-        "max_evals": trained, "minutes": None, "max_tokens": None, "max_cost_usd": None})})
+    confirm = stage_spec(spec, original)  # confirmations are replayed too (after the same search)
+    trained = sum(1 for r in search_records(records) if was_trained(Result.model_validate(r["result"])))
+    reserved = confirm.trainings if confirm is not None and confirm.paid_by == "reserve" else 0
+    replay_spec = spec.model_copy(update={"confirm": confirm, "budget": spec.budget.model_copy(update={
+        "max_evals": trained + reserved, "minutes": None, "max_tokens": None, "max_cost_usd": None})})
     out = Path(out_dir) if out_dir is not None else source.root.with_name(source.root.name + "-replay")
     settings = _stored_settings(original, settings)
     task = check_spec(replay_spec, settings, out)
@@ -114,7 +117,7 @@ def replay_campaign(root: Path | str, out_dir: Path | str | None = None,
     recorded = {r["id"]: (r.get("analysis", ""), list(r.get("insights", []))) for r in records}
     insights = _read_json(source.insights_path)
     summary = _execute(ws, replay_spec, state, settings, task, llm_mode=mode, prefix=[], wiring=wiring,
-                       replay_len=len(records), recorded=(recorded, insights))
+                       replay_len=len(search_records(records)), recorded=(recorded, insights))
     return summary.model_copy(update={"replay": compare_runs(records, load_records(ws), source.root)})
 
 
@@ -165,11 +168,14 @@ def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: 
     heartbeat.follow(orchestrator.clock)
     try:
         try:
-            reason = orchestrator.run()
+            reason = orchestrator.run() if state.phase == "search" else ""
+            if replay_len is not None and orchestrator.finished < replay_len and not reason:
+                reason = "replay ended early"
+            # the confirmation stage (confirmation.py): the top candidates trained again with more seeds
+            reason = confirm_after_search(c, state, reason, progress=orchestrator.note, deadline=time_left_deadline(
+                spec.budget.minutes, orchestrator.clock.spent_s(), settings.grace_s))
         finally:
             heartbeat.stop()
-        if replay_len is not None and orchestrator.finished < replay_len and not reason:
-            reason = "replay ended early"
     except KeyboardInterrupt:
         c.close()
         state.elapsed_s = orchestrator.clock.spent_s()
@@ -215,6 +221,7 @@ def _finish(c: Collaborators, state: CampaignState, recorder: Recorder, orchestr
     if settings.lightweight:  # no commit per experiment: one commit holds them all
         finals.append("experiments")
     ws.commit(finals, f"Campaign {state.status}: {state.stop_reason}")
+    tag_best(ws)
     ws.close()
 
 

@@ -32,14 +32,14 @@ from archlab.campaign.candidate import PreparedCandidate, describe_edit, was_tra
 from archlab.campaign.collaborators import Collaborators
 from archlab.campaign.errors import SpendStop
 from archlab.campaign.evaluation import train_request
-from archlab.campaign.promotion import rank_key
+from archlab.campaign.confirmation import search_budget, time_reserve_s
 from archlab.campaign.proposing import Proposer
 from archlab.campaign.recording import Recorder
 from archlab.campaign.report_refresh import refresh_report
 from archlab.campaign.settings import LeaderboardRow, ProgressEvent
 from archlab.campaign.state import CampaignState
 from archlab.campaign.stop_clock import StopClock
-from archlab.records import Result
+from archlab.records import Pick, Result, search_key
 
 
 @dataclass
@@ -65,8 +65,9 @@ class Tally:
     submitted: int = 0  # trainings sent to the executor (the eval budget counts these)
     best_id: str | None = None
     best_val: float | None = None
-    best: Result | None = None
+    best_key: tuple[float, ...] | None = None  # `records.search_key` of the best: the one rule, kept incrementally
     board: list[LeaderboardRow] = field(default_factory=list)
+    full_walls: list[float] = field(default_factory=list)  # wall times of full-fidelity trainings (time reserve)
 
 
 class Orchestrator:
@@ -82,7 +83,7 @@ class Orchestrator:
         self.tally = Tally()
         self.pending: deque[Pending] = deque()
         self.hash_owner: dict[tuple[str, float], Pending] = {}  # in-campaign dedup
-        self.clock = StopClock(self.spec.budget, spent_s=state.elapsed_s)
+        self.clock = StopClock(search_budget(self.spec, c.task.kind), spent_s=state.elapsed_s)
         self.finished = 0  # proposals folded in so far
         self.idle_streak = 0
         self.last_report = time.monotonic()
@@ -122,6 +123,10 @@ class Orchestrator:
             return reason
         if self.idle_streak >= self.settings.stall_limit:
             return f"stalled: {self.idle_streak} proposals in a row trained nothing new"
+        reserve = time_reserve_s(self.spec, self.c.task.kind, self.tally.full_walls, self.lag)
+        left = self.clock.seconds_left()
+        if reserve is not None and left is not None and left <= reserve:
+            return f"time: the last {reserve:.0f} s of the budget are kept for the confirmation stage"
         return ""
 
     def _prepare(self, index: int) -> Pending:
@@ -210,12 +215,16 @@ class Orchestrator:
             tally.failed += int(result.status == "failed")
         if not (result.ok and result.val_accuracy is not None):
             return False
+        if not result.cached and result.fidelity >= self.top_fidelity - 1e-9:
+            tally.full_walls.append(result.wall_s)
         top = self.top_fidelity  # like with like: a full-fidelity result outranks any shorter one
         row = LeaderboardRow(id=record["id"], val_accuracy=result.val_accuracy, params=result.params,
                              edit=describe_edit(record.get("edit")), fidelity=result.fidelity)
-        tally.board = sorted([*tally.board, row], key=lambda r: (r.fidelity < top - 1e-9, -(r.val_accuracy or 0.0)))[:5]
-        if tally.best is None or rank_key(result, top) > rank_key(tally.best, top):
-            tally.best, tally.best_val, tally.best_id = result, result.val_accuracy, record["id"]
+        tally.board = sorted([*tally.board, row], key=lambda r: (r.fidelity < top - 1e-9, -(r.val_accuracy or 0.0),
+                                                                r.params if r.params is not None else float("inf")))[:5]
+        key = search_key(record["id"], result)  # the best by `records.BEST_RULE` (nothing is confirmed yet)
+        if tally.best_key is None or key > tally.best_key:
+            tally.best_key, tally.best_val, tally.best_id = key, result.val_accuracy, record["id"]
             return True
         return False
 
@@ -270,6 +279,12 @@ class Orchestrator:
             failed=tally.failed, cached=tally.cached, rejected=tally.rejected,
             best_id=tally.best_id, best_val=tally.best_val, budget_fraction=fraction,
             budget_label=label, elapsed_s=self.clock.spent_s(), leaderboard=list(tally.board))
+
+    def note(self, message: str, best: Pick | None) -> None:
+        """A line from the confirmation stage, with the best by the one rule now (its mean once confirmed)."""
+        if best is not None:
+            self.tally.best_id, self.tally.best_val = best.id, best.val_mean
+        self._progress(message)
 
     def _progress(self, message: str) -> None:
         if self.settings.progress is not None:

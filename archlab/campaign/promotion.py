@@ -77,7 +77,3 @@ def pick_promotion(rows: list[tuple[str, Result]], promoted: set[str], top_k: in
                 return exp, result
     return None
 
-
-def rank_key(result: Result, top_fidelity: float) -> tuple[bool, float]:
-    """Sort key (higher is better) that compares like with like: a top-fidelity result first."""
-    return (result.fidelity >= top_fidelity - 1e-9, result.val_accuracy or 0.0)

@@ -73,6 +73,13 @@ class CampaignState(BaseModel):
     llm_usage_before: dict[str, Any] = Field(default_factory=dict)  # earlier sessions
     replay_of: str | None = None  # original folder when this is a replay
     error: str = ""
+    # The confirmation stage (confirmation.py): "confirm" once the search has ended and the
+    # stage began (a resume then skips the search); the search's own stop reason; the
+    # ConfirmSpec the stage runs with (the spec's, or `archlab confirm`'s); its one-line outcome.
+    phase: Literal["search", "confirm"] = "search"
+    search_stop_reason: str = ""
+    confirm: dict[str, Any] | None = None
+    confirm_note: str = ""
     owner: Owner | None = None  # the session's process; None in folders from before owners were kept
 
     def interrupted(self) -> bool:

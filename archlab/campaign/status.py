@@ -1,10 +1,14 @@
 """The campaign at a glance, read from its folder: what `archlab status --json` prints.
 
 The object is stable (tests pin its keys): evaluated, failed, cached, rejected,
-best {id, val_accuracy, test_accuracy, params, fidelity}, strategy, seed, llm {calls,
+best {id, val_accuracy, test_accuracy, params, fidelity, val_mean, val_std, n_seeds,
+confirmed, test_mean, weights_id, rule}, confirmation, strategy, seed, llm {calls,
 retries, reasks, fallbacks, tokens, cost_usd, structured, faults {kind: count}}, modules
 {asked, written, mined, rejected, ops, used, reasons}, plus where things are. `status` is
 the state's, except `interrupted` for a session that died without saying so (state.py).
+
+The best is `records.pick_best` over the folder's records, the one rule every surface
+uses (live view, status, report, export, the git tag).
 """
 
 from __future__ import annotations
@@ -17,14 +21,18 @@ from pydantic import BaseModel, Field
 
 from archlab.campaign.modules import ModuleCounts
 from archlab.campaign.modules import counts as module_counts
-from archlab.campaign.promotion import rank_key
 from archlab.campaign.state import shown_status
 from archlab.campaign.workspace import Workspace
-from archlab.records import Result
+from archlab.records import BEST_RULE, Pick, Result, Scored, confirmation_source, pick_best
 
 
 class BestCandidate(BaseModel):
-    """The best experiment by validation accuracy (never chosen by test accuracy)."""
+    """The best experiment by `records.BEST_RULE` (validation only, never test accuracy).
+
+    `val_accuracy`/`test_accuracy` are its search run's; `val_mean`, `val_std` and
+    `n_seeds` summarise its confirmation runs once confirmed (before that: the search
+    run's accuracy, no deviation, one seed). `weights_id`: the run whose trained weights
+    `archlab export` writes."""
 
     id: str
     val_accuracy: float | None
@@ -32,6 +40,19 @@ class BestCandidate(BaseModel):
     params: int | None
     flops: int | None = None
     fidelity: float = 1.0
+    confirmed: bool = False
+    val_mean: float | None = None
+    val_std: float | None = None
+    n_seeds: int = 1
+    test_mean: float | None = None
+    weights_id: str | None = None
+    rule: str = BEST_RULE
+
+    @classmethod
+    def of(cls, pick: Pick) -> BestCandidate:
+        return cls(id=pick.id, val_accuracy=pick.val_accuracy, test_accuracy=pick.test_accuracy, params=pick.params,
+                   flops=pick.flops, fidelity=pick.fidelity, confirmed=pick.confirmed, val_mean=pick.val_mean,
+                   val_std=pick.val_std, n_seeds=pick.n_seeds, test_mean=pick.test_mean, weights_id=pick.weights_id)
 
 
 class LLMTotals(BaseModel):
@@ -82,6 +103,7 @@ class CampaignSummary(BaseModel):
     replay: ReplayCheck | None = None
     modules: ModuleCounts = Field(default_factory=ModuleCounts)  # coder-written modules: asked, mined, ...
     error: str = ""
+    confirmation: str = ""  # one line: what the confirmation stage did (or why there was none)
 
 
 def load_records(ws: Workspace) -> list[dict[str, Any]]:
@@ -95,23 +117,39 @@ def load_records(ws: Workspace) -> list[dict[str, Any]]:
     return records
 
 
+def scored(record: dict[str, Any]) -> Scored:
+    """A record as the best-picking rule reads it."""
+    return Scored(id=record["id"], arch_hash=record.get("arch_hash") or "", result=Result.model_validate(record["result"]),
+                  confirms=confirmation_source(record.get("edit")))
+
+
+def campaign_best(records: list[dict[str, Any]]) -> Pick | None:
+    """The campaign's best by the one rule (`records.pick_best`)."""
+    return pick_best([scored(r) for r in records])
+
+
 def best_of(records: list[dict[str, Any]]) -> BestCandidate | None:
-    """Best validation accuracy among the highest-fidelity results (like with like): a
-    promoted full-budget result outranks any short-budget one; the earliest wins ties."""
-    scored = [(record, result) for record in records
-              for result in [Result.model_validate(record["result"])] if result.ok and result.val_accuracy is not None]
-    if not scored:
-        return None
-    top = max(result.fidelity for _, result in scored)
-    best: tuple[tuple[bool, float], dict[str, Any], Result] | None = None
-    for record, result in scored:
-        if best is None or rank_key(result, top) > best[0]:
-            best = (rank_key(result, top), record, result)
-    assert best is not None
-    _, record, result = best
-    return BestCandidate(id=record["id"], val_accuracy=result.val_accuracy,
-                         test_accuracy=result.test_accuracy, params=result.params, flops=result.flops,
-                         fidelity=result.fidelity)
+    """The best candidate of a campaign's records (`records.BEST_RULE`): confirmed candidates by their
+    mean validation accuracy, else the highest-fidelity results by validation accuracy; ties go to
+    the fewer parameters, then the earlier experiment."""
+    pick = campaign_best(records)
+    return None if pick is None else BestCandidate.of(pick)
+
+
+def best_message(pick: Pick) -> str:
+    """One line naming the best (the git tag's message, the CLI's summary)."""
+    if pick.confirmed:
+        spread = f" ± {100 * pick.val_std:.2f}" if pick.val_std is not None else ""
+        return (f"best: {pick.id} val mean {100 * (pick.val_mean or 0):.2f}%{spread} over {pick.n_seeds} "
+                f"confirmation seed{'s' if pick.n_seeds != 1 else ''}")
+    return f"best: {pick.id} val {100 * (pick.val_accuracy or 0):.2f}% (one run, fidelity {pick.fidelity:g})"
+
+
+def tag_best(ws: Workspace) -> None:
+    """Move the `best` tag to the campaign's best by the one rule (after the final commit, every mode)."""
+    pick = campaign_best(load_records(ws))
+    if pick is not None:
+        ws.tag_best(pick.id, best_message(pick))
 
 
 def llm_totals(usage: dict[str, Any]) -> LLMTotals:
@@ -144,7 +182,7 @@ def summarize(root: Path, replay: ReplayCheck | None = None) -> CampaignSummary:
         rejected=sum(1 for r in results if not r.cached and r.failure in ("constraint", "invalid")),
         best=best_of(records), llm=llm_totals(ws.load_usage()), elapsed_s=round(state.elapsed_s, 2),
         report_md=str(md) if md.is_file() else None, report_html=str(html) if html.is_file() else None,
-        replay=replay, modules=module_counts(ws.root, records), error=state.error)
+        replay=replay, modules=module_counts(ws.root, records), error=state.error, confirmation=state.confirm_note)
 
 
 def status_json(summary: CampaignSummary) -> str:

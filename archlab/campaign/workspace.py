@@ -135,11 +135,16 @@ class Workspace:
     def experiment_dir(self, exp: str) -> Path:
         return self.experiments / exp
 
-    def write_experiment(self, exp: str, files: dict[str, str]) -> Path:
-        """Write all files of one experiment into a temp folder, then rename it in."""
+    def write_experiment(self, exp: str, files: dict[str, str], moves: dict[str, Path] | None = None) -> Path:
+        """Write all files of one experiment into a temp folder, then rename it in.
+
+        `moves` (name -> a file already on disk, e.g. trained weights) are moved into the
+        temp folder first, so the experiment appears with them or not at all."""
         final = self.experiment_dir(exp)
         tmp = Path(tempfile.mkdtemp(dir=self.experiments, prefix=f".tmp-{exp}-"))
         try:
+            for name, source in (moves or {}).items():
+                os.replace(source, tmp / name)
             for name, text in files.items():
                 (tmp / name).write_text(text, encoding="utf-8")
             if final.exists():  # a leftover of a killed run that never got committed

@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup
 from pydantic import BaseModel
 
+from archlab.records import BEST_RULE, Pick
 from archlab.report import plots, summary
 from archlab.report.loader import CampaignView, ExperimentView, load_campaign
 from archlab.report.render import Image, atomic_write, python_html, render, save_image
@@ -43,11 +44,23 @@ def _spec_rows(view: CampaignView) -> list[tuple[str, str]]:
         return []
     rows: list[tuple[str, str]] = []
     for key, value in view.spec.model_dump().items():
-        if isinstance(value, dict):  # constraints, budget: only the limits that are set
+        if key == "goal_terms":  # its own table: what the goal meant
+            continue
+        if isinstance(value, dict):  # constraints, budget, confirm: only the values that are set
             rows.extend((f"{key}.{k}", _plain(v)) for k, v in value.items() if v is not None)
+        elif key == "confirm":
+            rows.append((key, "none (no confirmation stage; the notes say why)"))
         elif value not in (None, [], ""):
             rows.append((key, _plain(value)))
     return rows
+
+
+class ConfirmedRow(BaseModel):
+    """A confirmed candidate and its confirmation runs, for the report's confirmation table."""
+
+    pick: Pick
+    exp: ExperimentView
+    runs: list[ExperimentView]
 
 
 def _plain(value: Any) -> str:
@@ -120,7 +133,8 @@ def report_context(view: CampaignView) -> dict[str, Any]:
     spec = view.spec
     target = spec.target if spec else None
     max_params = spec.constraints.max_params if spec else None
-    best = summary.best(view.experiments)
+    best = summary.best(view.experiments)  # the one rule (records.BEST_RULE), as everywhere else
+    board = summary.ranked(view.experiments)
     points = summary.progress(view)
     color = plots.color_for(view.strategy, 0)
     line = plots.Series(label=f"best so far ({view.strategy})", color=color, points=points,
@@ -156,8 +170,17 @@ def report_context(view: CampaignView) -> dict[str, Any]:
         "insights": view.insights or _experiment_insights(view),
         "insights_distilled": bool(view.insights),
         "modules": view.modules,
-        "leaderboard": summary.leaderboard(view.experiments, limit=LEADERBOARD_ROWS),
+        "leaderboard": [row.exp for row in board[:LEADERBOARD_ROWS]],
+        "board": board[:LEADERBOARD_ROWS],
         "best": best,
+        "best_pick": board[0].pick if board else None,
+        "best_rule": BEST_RULE,
+        "confirmed": [ConfirmedRow(pick=row.pick, exp=row.exp, runs=summary.confirmation_runs(view.experiments, row.exp.id))
+                      for row in board if row.pick.confirmed],
+        "confirm_note": str(view.state.get("confirm_note") or ""),
+        "goal_terms": spec.goal_terms if spec else [],
+        "objectives": spec.objectives if spec else [],
+        "flops_front": summary.pareto_front(view.experiments, "flops") if spec and "flops" in spec.objectives else [],
         "best_tree": tree_diagram(best.arch) if best else "",
         "best_tree_stats": tree_stats(best.arch) if best else (0, 0),
         "lineage": summary.lineage(view, best.id) if best else [],

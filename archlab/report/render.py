@@ -61,6 +61,11 @@ def pct(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}%"
 
 
+def spread(value: float | None) -> str:
+    """A standard deviation of accuracies in points: "± 0.41"; empty when there is none (one run)."""
+    return "" if value is None else f"± {value * 100:.2f}"
+
+
 def signed_pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:+.1f} pp"
 
@@ -121,7 +126,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(pct=pct, signed_pct=signed_pct, count=count, short_count=short_count,
+    env.filters.update(pct=pct, spread=spread, signed_pct=signed_pct, count=count, short_count=short_count,
                        ms=ms, seconds=seconds, usd=usd, md_cell=md_cell, python_html=python_html)
     env.globals["code_css"] = code_css
     return env

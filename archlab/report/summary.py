@@ -12,11 +12,13 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from archlab.records import BEST_RULE, Pick, Scored, confirmation_source, rank_candidates
 from archlab.report.loader import CampaignView, ExperimentView
 
 
 class ProgressPoint(BaseModel):
-    """The campaign's best validation accuracy after one more evaluation."""
+    """The search's best validation accuracy after one more evaluation (confirmation runs, scored on
+    another split, are not part of it)."""
 
     evaluation: int  # 1-based count of finished evaluations (failures included)
     minutes: float | None  # since the campaign started; None when times are unknown
@@ -29,8 +31,17 @@ class LineageStep(BaseModel):
     """One edit on the way from a seed to the best model."""
 
     exp: ExperimentView
-    delta: float | None  # validation accuracy change against the parent
+    delta: float | None  # validation accuracy change against the parent, only at the same budget (like with like)
     other_parents: list[str]  # crossover donors, shown but not followed
+    budget: str = ""  # what this step was trained with: fidelity and steps
+    why_no_delta: str = ""  # e.g. "parent at 50%": the two scores are not comparable
+
+
+class BoardRow(BaseModel):
+    """One leaderboard row: the candidate as the one rule ranks it, and its experiment."""
+
+    pick: Pick
+    exp: ExperimentView
 
 
 class StatusCounts(BaseModel):
@@ -42,33 +53,45 @@ class StatusCounts(BaseModel):
     in_flight: int
 
 
-def leaderboard(experiments: list[ExperimentView], limit: int | None = None) -> list[ExperimentView]:
-    """Successful experiments, best validation accuracy first, one row per structure.
+def scored(experiments: list[ExperimentView]) -> list[Scored]:
+    """The experiments as the best-picking rule reads them (`records.rank_candidates`)."""
+    return [Scored(id=e.id, arch_hash=e.arch_hash, result=e.result, confirms=confirmation_source(e.edit))
+            for e in experiments]
 
-    Like with like: results at the campaign's highest fidelity rank before shorter
-    trainings (a promoted candidate shows its full-budget score). Ties go to the
-    smaller model, then the earlier experiment. Cached hits repeat a structure
-    already trained, so only the first experiment of each hash is kept.
+
+def ranked(experiments: list[ExperimentView], limit: int | None = None) -> list[BoardRow]:
+    """The candidates, best first, by the campaign's one rule (`records.BEST_RULE`), one row per structure.
+
+    Confirmed candidates come first, by the mean validation accuracy of their
+    confirmation runs; then the rest, results at the campaign's highest fidelity
+    first (a promoted candidate shows its full-budget score), by validation
+    accuracy. Ties go to the smaller model, then the earlier experiment. Cached
+    hits repeat a structure already trained, so only its first experiment shows.
+    Confirmation runs are not rows: they are folded into their candidate.
     """
-    ok = [e for e in experiments if e.ok]
-    top = max((e.result.fidelity for e in ok), default=1.0)
-    ranked = sorted(
-        ok,
-        key=lambda e: (e.result.fidelity < top - 1e-9, -(e.result.val_accuracy or 0.0), e.result.params or 0, e.id),
-    )
-    seen: set[str] = set()
-    rows: list[ExperimentView] = []
-    for exp in ranked:
-        if exp.arch_hash and exp.arch_hash in seen:
-            continue
-        seen.add(exp.arch_hash)
-        rows.append(exp)
+    by_id = {e.id: e for e in experiments}
+    rows = [BoardRow(pick=pick, exp=by_id[pick.id]) for pick in rank_candidates(scored(experiments))]
     return rows[:limit] if limit is not None else rows
+
+
+def leaderboard(experiments: list[ExperimentView], limit: int | None = None) -> list[ExperimentView]:
+    """The experiments of `ranked`, in its order."""
+    return [row.exp for row in ranked(experiments, limit)]
 
 
 def best(experiments: list[ExperimentView]) -> ExperimentView | None:
     rows = leaderboard(experiments, limit=1)
     return rows[0] if rows else None
+
+
+def best_pick(experiments: list[ExperimentView]) -> Pick | None:
+    rows = ranked(experiments, limit=1)
+    return rows[0].pick if rows else None
+
+
+def confirmation_runs(experiments: list[ExperimentView], candidate: str) -> list[ExperimentView]:
+    """The confirmation runs of one candidate, in id order."""
+    return [e for e in experiments if confirmation_source(e.edit) == candidate]
 
 
 def start_time(view: CampaignView) -> datetime | None:
@@ -97,7 +120,8 @@ def progress(view: CampaignView) -> list[ProgressPoint]:
     started = start_time(view)
     points: list[ProgressPoint] = []
     best_so_far: float | None = None
-    for number, exp in enumerate(finish_order(view.experiments), start=1):
+    search = [e for e in view.experiments if confirmation_source(e.edit) is None]  # the search's own progress
+    for number, exp in enumerate(finish_order(search), start=1):
         score = exp.result.val_accuracy if exp.ok else None
         if score is not None and (best_so_far is None or score > best_so_far):
             best_so_far = score
@@ -109,11 +133,11 @@ def progress(view: CampaignView) -> list[ProgressPoint]:
     return points
 
 
-def pareto_front(experiments: list[ExperimentView]) -> list[ExperimentView]:
-    """Non-dominated experiments for (max validation accuracy, min params), by params."""
+def pareto_front(experiments: list[ExperimentView], key: str = "params") -> list[ExperimentView]:
+    """Non-dominated experiments for (max validation accuracy, min `key`: params or flops), by `key`."""
     candidates = sorted(
-        (e for e in leaderboard(experiments) if e.result.params is not None),
-        key=lambda e: (e.result.params, -(e.result.val_accuracy or 0.0), e.id),
+        (e for e in leaderboard(experiments) if getattr(e.result, key) is not None),
+        key=lambda e: (getattr(e.result, key), -(e.result.val_accuracy or 0.0), e.id),
     )
     front: list[ExperimentView] = []
     for exp in candidates:
@@ -122,8 +146,21 @@ def pareto_front(experiments: list[ExperimentView]) -> list[ExperimentView]:
     return front
 
 
+def budget_of(exp: ExperimentView) -> str:
+    """What one training was given: its fidelity (share of the full step budget) and its steps."""
+    result = exp.result
+    if result.cached:
+        return f"{result.fidelity:.0%} (cached)"
+    return f"{result.fidelity:.0%}, {result.steps:,} steps" if result.steps else f"{result.fidelity:.0%}"
+
+
 def lineage(view: CampaignView, exp_id: str) -> list[LineageStep]:
-    """The chain of first parents from a seed to `exp_id`, seed first."""
+    """The chain of first parents from a seed to `exp_id`, seed first.
+
+    Each step's change is against its parent at the same budget only: a parent
+    trained at another fidelity (a short screening run, or the low-fidelity
+    original of a promotion) has a score that is not comparable, so no change is
+    shown and the step says why."""
     by_id = view.by_id
     chain: list[ExperimentView] = []
     seen: set[str] = set()  # guards against a corrupt record that closes a cycle
@@ -136,10 +173,14 @@ def lineage(view: CampaignView, exp_id: str) -> list[LineageStep]:
     steps: list[LineageStep] = []
     for index, exp in enumerate(chain):
         parent = chain[index - 1] if index else None
-        delta = None
+        delta, why = None, ""
         if parent is not None and exp.ok and parent.ok:
-            delta = (exp.result.val_accuracy or 0.0) - (parent.result.val_accuracy or 0.0)
-        steps.append(LineageStep(exp=exp, delta=delta, other_parents=exp.parent_ids[1:]))
+            if abs(exp.result.fidelity - parent.result.fidelity) < 1e-9:
+                delta = (exp.result.val_accuracy or 0.0) - (parent.result.val_accuracy or 0.0)
+            else:
+                why = f"parent at {parent.result.fidelity:.0%}"
+        steps.append(LineageStep(exp=exp, delta=delta, other_parents=exp.parent_ids[1:], budget=budget_of(exp),
+                                 why_no_delta=why))
     return steps
 
 

@@ -163,6 +163,24 @@ def save_label_free(splits: Splits, path: Path) -> Path:
     return path
 
 
+def hold_out(splits: Splits, seed: int, size: int) -> Splits:
+    """`splits` with `size` seeded training samples moved into the validation split.
+
+    The result trains on the rest and is validated on the official validation
+    samples followed by the held-out ones (a pooled score): what a sandbox gets
+    of it (`save_label_free`) holds no label of either. The draw depends only on
+    (`seed`, number of training samples), so every candidate sees the same split.
+    """
+    n = len(splits.y_train)
+    if not 1 <= size < n:
+        raise DataError(f"cannot hold out {size} of {n} training samples (needs 1 to {n - 1})")
+    perm = np.random.default_rng(seed).permutation(n)
+    held, kept = np.sort(perm[:size]), np.sort(perm[size:])
+    return Splits(splits.x_train[kept], splits.y_train[kept],
+                  np.concatenate([splits.x_val, splits.x_train[held]]),
+                  np.concatenate([splits.y_val, splits.y_train[held]]), splits.x_test, splits.y_test)
+
+
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (train, validation) index arrays, each sorted."""
     perm = np.random.default_rng(seed).permutation(n)

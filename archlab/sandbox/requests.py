@@ -25,6 +25,22 @@ class Limits(BaseModel):
     threads: int = Field(1, ge=1)
 
 
+class Holdout(BaseModel):
+    """Score on training samples the candidate is not trained on, and whose labels it never gets.
+
+    The trusted parent moves `size` training samples, drawn with `seed`, out of the
+    training split and behind the validation samples: the run trains on the rest
+    and its validation accuracy is pooled over the official validation split and
+    these samples. It runs in a jail of its own whose data holds neither split's
+    labels (a jail serving ordinary requests holds every training label).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int
+    size: int = Field(ge=1)
+
+
 class EvalRequest(BaseModel):
     """Train and score one candidate tree.
 
@@ -44,6 +60,9 @@ class EvalRequest(BaseModel):
     model's `state_dict` as safetensors, the trusted parent checks the file (size,
     header, parameter count) and writes it to this path (the caller's filesystem,
     also for Ray); `Result.weights_file` then names it. The path never enters the jail.
+
+    `holdout`, when set, trains without a seeded part of the training data and
+    pools its score with the validation split's (see `Holdout`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -60,3 +79,4 @@ class EvalRequest(BaseModel):
     kind: Literal["train", "mine"] = "train"
     source: str = ""  # module source for kind="mine"
     weights_path: str | None = None  # where to write the checked trained weights (safetensors)
+    holdout: Holdout | None = None  # train without these training samples; score on them too

@@ -17,6 +17,7 @@ import time
 from archlab.errors import one_line
 from archlab.records import Result
 from archlab.sandbox.costs import CostError, TrustedCosts
+from archlab.sandbox.data import DataError
 from archlab.sandbox.grading import grade_or_refuse
 from archlab.sandbox.process import Exchange, WorkerStartError, ZygoteProcess
 from archlab.sandbox.requests import EvalRequest
@@ -44,20 +45,45 @@ def deliver_weights(result: Result, weights: bytes | None, req: EvalRequest) -> 
 
 
 class LocalSlot:
-    """A slot holding one zygote, replaced whenever it dies (timeouts kill it on purpose)."""
+    """A slot holding one zygote, replaced whenever it dies (timeouts kill it on purpose).
+
+    A holdout request (`EvalRequest.holdout`) runs in a second zygote of the slot, jailed
+    with that holdout's data (`Sandbox.for_request`); the slot keeps one such zygote, for
+    the holdout it last served, beside its ordinary one.
+    """
 
     def __init__(self, sandbox: Sandbox, index: int) -> None:
         self.sandbox, self.index = sandbox, index
         self.generation = 0
         self.restarts = 0
         self.zygote: ZygoteProcess | None = None
+        self.side: tuple[Sandbox, ZygoteProcess] | None = None  # the zygote of the last holdout served
         self.timings: collections.deque[tuple[float, float]] = collections.deque(maxlen=TIMINGS_KEPT)
 
     def start(self) -> None:
         self.generation += 1
-        launch = self.sandbox.launch(f"worker{self.index}-{self.generation}")
-        self.zygote = ZygoteProcess(launch, self.sandbox.config(launch), self.sandbox.root / f"worker{self.index}.log")
-        self.zygote.start()
+        self.zygote = self._launch(self.sandbox)
+
+    def _launch(self, sandbox: Sandbox) -> ZygoteProcess:
+        launch = sandbox.launch(f"worker{self.index}-{self.generation}")
+        zygote = ZygoteProcess(launch, sandbox.config(launch), sandbox.root / f"worker{self.index}.log")
+        zygote.start()
+        return zygote
+
+    def _zygote_for(self, sandbox: Sandbox) -> ZygoteProcess:
+        """The running zygote for `sandbox`, started (or replaced) as needed; WorkerStartError if it cannot be."""
+        if sandbox is self.sandbox:
+            if self.zygote is None or not self.zygote.alive:
+                self.start()
+            assert self.zygote is not None
+            return self.zygote
+        if self.side is not None and (self.side[0] is not sandbox or not self.side[1].alive):
+            self.side[1].stop()
+            self.side = None
+        if self.side is None:
+            self.generation += 1
+            self.side = (sandbox, self._launch(sandbox))
+        return self.side[1]
 
     def run(self, req: EvalRequest) -> Result:
         """Evaluate `req`; writes the checked weights to `req.weights_path` when asked. Never raises."""
@@ -68,23 +94,26 @@ class LocalSlot:
         refused = self.sandbox.refusal(req)
         if refused is not None:
             return refused, None
+        try:
+            sandbox = self.sandbox.for_request(req)
+        except (DataError, OSError) as exc:
+            return Result(status="failed", failure="invalid", fidelity=req.fidelity, error=one_line(exc)), None
         checked = time.perf_counter()
-        trusted, early = self._trusted(req)
+        trusted, early = self._trusted(req, sandbox)
         checked = time.perf_counter() - checked
         if early is not None:
             return early, None
-        if self.zygote is None or not self.zygote.alive:
-            try:
-                self.start()
-            except WorkerStartError as exc:
-                return closed_result(req, str(exc)), None
-        capped = req.model_copy(update={"limits": req.limits.model_copy(
+        try:
+            zygote = self._zygote_for(sandbox)
+        except WorkerStartError as exc:
+            return closed_result(req, str(exc)), None
+        capped = req.model_copy(update={"holdout": None, "limits": req.limits.model_copy(
             update={"memory_mb": min(req.limits.memory_mb, self.sandbox.limits.memory_mb)})})
-        outcome = self.zygote.exchange(capped)
+        outcome = zygote.exchange(capped)  # the child is not told which samples were held out
         if isinstance(outcome, Result):
             return outcome, None
         graded = time.perf_counter()
-        result = self._judge(req, outcome, trusted)
+        result = self._judge(req, outcome, trusted, sandbox, zygote)
         graded = time.perf_counter() - graded
         result.wall_s = outcome.wall_s
         if outcome.report is not None:  # the sandbox's own cost: trusted checks, fork, sweep, transfer, grading
@@ -107,12 +136,16 @@ class LocalSlot:
     def stop(self) -> None:
         if self.zygote is not None:
             self.zygote.stop()
+        if self.side is not None:
+            self.side[1].stop()
+            self.side = None
 
     def abort(self) -> None:
-        if self.zygote is not None:
-            self.zygote.signal_kill()
+        for zygote in (self.zygote, self.side[1] if self.side is not None else None):
+            if zygote is not None:
+                zygote.signal_kill()
 
-    def _trusted(self, req: EvalRequest) -> tuple[TrustedCosts | None, Result | None]:
+    def _trusted(self, req: EvalRequest, sandbox: Sandbox) -> tuple[TrustedCosts | None, Result | None]:
         """The parent's own check and size of the tree; an `invalid` or `constraint` Result ends it here."""
         if req.kind == "mine":
             return None, None
@@ -126,7 +159,7 @@ class LocalSlot:
         if problems:
             return None, Result(status="failed", failure="invalid", fidelity=req.fidelity, error="; ".join(problems[:3]))
         try:
-            trusted = self.sandbox.grader.trusted_costs(req)
+            trusted = sandbox.grader.trusted_costs(req)
         except CostError as exc:
             return None, Result(status="failed", failure="invalid", fidelity=req.fidelity, error=str(exc))
         limits = req.constraints
@@ -141,14 +174,15 @@ class LocalSlot:
                                     params=trusted.params, flops=trusted.flops)
         return trusted, None
 
-    def _judge(self, req: EvalRequest, outcome: Exchange, trusted: TrustedCosts | None) -> Result:
+    def _judge(self, req: EvalRequest, outcome: Exchange, trusted: TrustedCosts | None, sandbox: Sandbox,
+               zygote: ZygoteProcess) -> Result:
         header = outcome.header
         if header.leftovers:
             more = f" (and {len(header.leftovers) - 1} more)" if len(header.leftovers) > 1 else ""
             return Result(status="failed", failure="sandbox", fidelity=req.fidelity,
                           error=f"the evaluation {header.leftovers[0]}{more}; the sandbox removed it")
         if outcome.report is None:
-            tail = self.zygote.stderr_tail() if outcome.failure == "crashed" and self.zygote else ""
+            tail = zygote.stderr_tail() if outcome.failure == "crashed" else ""
             return Result(status="failed", failure=outcome.failure or "crashed", fidelity=req.fidelity,
                           error=outcome.problem + (f"\n{tail}" if tail else ""))
-        return grade_or_refuse(self.sandbox.grader, req, outcome.report, outcome.weights, trusted)
+        return grade_or_refuse(sandbox.grader, req, outcome.report, outcome.weights, trusted)

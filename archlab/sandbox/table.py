@@ -181,6 +181,9 @@ class LookupExecutor:
     def evaluate(self, req: EvalRequest) -> Result:
         """The Result for one request, synchronously."""
         start = time.perf_counter()
+        if req.holdout is not None:
+            return Result(status="failed", failure="invalid",
+                          error="a lookup table has one number per cell: there is no training data to hold out")
         try:
             cell = cell_of(req.arch)
         except ArchError as exc:

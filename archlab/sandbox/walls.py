@@ -11,21 +11,23 @@ still train: no model-written code runs for them.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from archlab.errors import one_line
 from archlab.records import Result
 from archlab.sandbox import jail
 from archlab.sandbox.costs import used_mined
-from archlab.sandbox.data import load_splits, save_label_free
+from archlab.sandbox.data import DataError, hold_out, load_splits, save_label_free
 from archlab.sandbox.grading import Grader, Labels
 from archlab.sandbox.jail import Launch
 from archlab.sandbox.process import WorkerStartError
-from archlab.sandbox.requests import EvalRequest, Limits
+from archlab.sandbox.requests import EvalRequest, Holdout, Limits
 from archlab.sandbox.tasks import Task
 from archlab.sandbox.wire import ZygoteConfig
 
@@ -51,6 +53,9 @@ class Sandbox:
     why_not: str  # empty when jailed
     unsafe: bool
     isolate_network: bool
+    holdout: Holdout | None = None  # a holdout variant: this sandbox's data lacks those training samples
+    _variants: dict[Holdout, "Sandbox"] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def isolation(self) -> str:
@@ -75,6 +80,27 @@ class Sandbox:
                             threads=self.limits.threads, scratch_root=launch.scratch_root,
                             private_namespaces=launch.jailed, watch=launch.watch, read_roots=launch.read_roots,
                             processes=launch.processes, open_files=jail.OPEN_FILES, file_mb=jail.SCRATCH_MB)
+
+    def for_request(self, req: EvalRequest) -> "Sandbox":
+        """The sandbox `req` runs in: this one, or for a holdout request a variant whose label-free data
+        leaves the held-out samples out of training (made once per holdout, in its own folder, so that
+        its jail never holds their labels). DataError (one line) for an impossible holdout."""
+        if req.holdout is None or self.holdout is not None:
+            return self
+        with self._lock:
+            if req.holdout not in self._variants:
+                self._variants[req.holdout] = self._variant(req.holdout)
+            return self._variants[req.holdout]
+
+    def _variant(self, holdout: Holdout) -> "Sandbox":
+        assert self.task.data_file is not None
+        splits = hold_out(load_splits(Path(self.task.data_file), self.task.val_fraction, self.task.split_seed),
+                          holdout.seed, holdout.size)
+        root = self.root / f"holdout-{holdout.seed}-{holdout.size}"
+        root.mkdir(mode=0o711)
+        data_file = save_label_free(splits, root / "data" / "task.npz")
+        return dataclasses.replace(self, root=root, grader=Grader(self.task, Labels.from_splits(splits), root),
+                                   data_file=data_file, holdout=holdout, _variants={}, _lock=threading.Lock())
 
     def refusal(self, req: EvalRequest) -> Result | None:
         """A `sandbox` failure for model-written code when there is no jail and no explicit consent."""

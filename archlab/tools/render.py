@@ -76,8 +76,14 @@ class _Lines:
         return name
 
 
-def render(arch: Arch, input_shape: tuple[int, ...], num_classes: int) -> str:
-    """Source of a standalone file defining `build_model()` (raises ArchError if invalid)."""
+def render(arch: Arch, input_shape: tuple[int, ...], num_classes: int, *, weights_file: str | None = None,
+           about: list[str] | tuple[str, ...] = ()) -> str:
+    """Source of a standalone file defining `build_model()` (raises ArchError if invalid).
+
+    `about`: lines added to the file's docstring (what the model is, its metrics).
+    `weights_file`: the name of a safetensors file of trained weights beside the file;
+    `build_model(pretrained=True)` then loads it (an export; the default file, whose
+    `build_model()` the coder reads, is unchanged)."""
     call, shapes = model_calls(arch, input_shape, num_classes)
     lines = _Lines()
     result = lines.emit(call)
@@ -85,7 +91,13 @@ def render(arch: Arch, input_shape: tuple[int, ...], num_classes: int) -> str:
         name=arch.name, hash=arch_hash(arch), input_shape=tuple(shapes.t_in.shape),
         num_classes=num_classes, runtime_source=_runtime_source(),
         mined=_distinct_sources([arch.mined[n] for n in used_mined(arch)]), lines=lines.lines, result=result,
+        weights_file=weights_file, about=[_docstring_safe(line) for line in about],
     )
+
+
+def _docstring_safe(line: str) -> str:
+    """One line that cannot close the file's docstring or escape out of it."""
+    return " ".join(str(line).replace('"', "'").replace("\\", "/").split())
 
 
 def _distinct_sources(ops: list[Any]) -> list[Any]:

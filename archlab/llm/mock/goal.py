@@ -26,7 +26,7 @@ def _number(digits: str, scale: str | None) -> float:
     return float(digits.replace(",", "")) * _SCALE[(scale or "").lower()]
 
 
-def _limit(text: str, units: str) -> float | None:
+def _limit_match(text: str, units: str) -> re.Match[str] | None:
     """`<limit word> N <units>` or `N <units> (max|or less)` or `N-<unit> model`."""
     patterns = [
         rf"{_LIMIT_WORDS}\s*{_NUMBER}\s*{units}",
@@ -36,8 +36,36 @@ def _limit(text: str, units: str) -> float | None:
     for pattern in patterns:
         match = re.search(pattern, text, re.IGNORECASE)
         if match:
-            return _number(match.group(1), match.group(2))
+            return match
     return None
+
+
+def _limit(text: str, units: str) -> float | None:
+    match = _limit_match(text, units)
+    return _number(match.group(1), match.group(2)) if match else None
+
+
+_PARAM_UNITS = r"(?:parameters?|params?|weights)"
+_FLOP_UNITS = r"(?:m?flops?|macs)"
+# Words that ask for a small or a fast model without a number: a second objective, never an invented cap.
+SIZE_WORDS = r"\b(small|smallest|tiny|compact|lightweight|light-weight|little|minimal)\b"
+SPEED_WORDS = r"\b(fast|fastest|quick|efficient|cheap|low[\s-]latency)\b"
+
+
+def goal_phrases(goal: str) -> dict[str, str]:
+    """The phrases of the goal behind its limits and preferences, as written (keys: max_params, max_flops,
+    max_latency_ms, size, speed); the planner says in the spec what each became."""
+    found: dict[str, str] = {}
+    for key, match in (("max_params", _limit_match(goal, _PARAM_UNITS)), ("max_flops", _limit_match(goal, _FLOP_UNITS)),
+                       ("size", re.search(SIZE_WORDS, goal, re.IGNORECASE)),
+                       ("speed", re.search(SPEED_WORDS, goal, re.IGNORECASE))):
+        if match:
+            found[key] = " ".join(match.group(0).split())
+    latency = re.search(r"latency\D{0,20}?\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|seconds?)\b|"
+                        r"\d+(?:\.\d+)?\s*(?:ms|milliseconds?)\s*(?:of\s+)?(?:inference\s+)?latency", goal, re.IGNORECASE)
+    if latency:
+        found["max_latency_ms"] = " ".join(latency.group(0).split())
+    return found
 
 
 def _task(goal: str) -> str | None:
@@ -112,7 +140,7 @@ def _seed_archs(goal: str) -> list[str]:
 def parse_goal(goal: str) -> dict:
     """Return the planner answer fields that the goal text states (None where silent)."""
     minutes, evals = _budget(goal)
-    params = _limit(goal, r"(?:parameters?|params?|weights)")
+    params = _limit(goal, _PARAM_UNITS)
     flops = _limit(goal, r"(?:flops|flop|macs)")
     mflops = _limit(goal, r"(?:mflops|mflop)")
     if flops is None and mflops is not None:
