@@ -47,6 +47,7 @@ from archlab.campaign import (
     status_json,
     summarize,
 )
+from archlab.campaign import model_source  # show/export: a lightweight campaign's source, rendered on demand
 from archlab.errors import one_line
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -244,11 +245,11 @@ def show(folder: Annotated[Path, typer.Argument()], exp_id: Annotated[str, typer
     typer.echo("metrics: " + ", ".join(f"{k}={result.get(k)}" for k in keys if result.get(k) is not None))
     if result.get("error"):
         typer.echo("error: " + result["error"].splitlines()[0])
-    code = (ws.experiment_dir(exp_id) / "model.py").read_text(encoding="utf-8")
+    code = model_source(ws, exp_id)  # a lightweight campaign's is rendered now
     typer.echo("code (model.py):\n" + code)
     parent = next((p for p in record.get("parent_ids") or [] if p in ws.finished_ids()), None)
     if parent:
-        before = (ws.experiment_dir(parent) / "model.py").read_text(encoding="utf-8").splitlines(keepends=True)
+        before = model_source(ws, parent).splitlines(keepends=True)
         diff = difflib.unified_diff(before, code.splitlines(keepends=True), f"{parent}/model.py", f"{exp_id}/model.py")
         typer.echo("diff against parent:\n" + "".join(diff))
     typer.echo("analysis: " + (record.get("analysis") or "(none)"))
@@ -281,7 +282,7 @@ def export(
             raise UsageError(f"{folder} has no successful experiment to export yet")
         exp_id = best.id
     _record(ws, exp_id)
-    out.write_text((ws.experiment_dir(exp_id) / "model.py").read_text(encoding="utf-8"), encoding="utf-8")
+    out.write_text(model_source(ws, exp_id), encoding="utf-8")
     typer.echo(f"Wrote {out} ({exp_id})")
 
 
