@@ -181,6 +181,7 @@ def plot(curves: dict[str, list[list[float]]], path: Path, table: LookupTable) -
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:

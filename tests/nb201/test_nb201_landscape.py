@@ -22,8 +22,13 @@ def smooth() -> dict[str, tuple[float, float]]:
     return landscape_rows(seed=7, ruggedness=0.0, noise=0.0)
 
 
-def test_a_landscape_is_a_table_of_every_cell_with_one_row_per_class(tmp_path):
-    table = read_table(write_landscape(tmp_path / "l.csv", seed=3))
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> Path:
+    return write_landscape(tmp_path_factory.mktemp("landscape") / "synthetic_3.csv", seed=3)
+
+
+def test_a_landscape_is_a_table_of_every_cell_with_one_row_per_class(written):
+    table = read_table(written)
     assert len(table) == 15625 and table.columns.signal == "valid_acc_12ep"
     by_class: dict[str, set] = {}
     for cell, row in table.rows.items():
@@ -49,3 +54,10 @@ def test_harness_help_says_what_a_table_holds(capsys):
     for words in ("arch", "valid", "test", "--synthetic", "params_M", "never reads"):
         assert words in text
     assert 10 in bench_nb201.BUDGETS and 25 in bench_nb201.BUDGETS
+
+
+def test_the_plot_is_drawn_for_the_table_it_is_given(written, tmp_path):
+    table = read_table(written)
+    curves = {"random": [[80.0 + i / 10 for i in range(30)]] * 2, "agentic": [[81.0 + i / 10 for i in range(30)]] * 2}
+    bench_nb201.plot(curves, tmp_path / "anytime.png", table)
+    assert (tmp_path / "anytime.png").stat().st_size > 1000
