@@ -34,7 +34,7 @@ from archlab.campaign.errors import SpendStop
 from archlab.campaign.evaluation import train_request
 from archlab.campaign.confirmation import search_budget, time_reserve_s
 from archlab.campaign.proposing import Proposer
-from archlab.campaign.recording import Recorder
+from archlab.campaign.recording import CheckpointCadence, Recorder
 from archlab.campaign.report_refresh import refresh_report
 from archlab.campaign.settings import LeaderboardRow, ProgressEvent
 from archlab.campaign.state import CampaignState
@@ -84,6 +84,7 @@ class Orchestrator:
         self.pending: deque[Pending] = deque()
         self.hash_owner: dict[tuple[str, float], Pending] = {}  # in-campaign dedup
         self.clock = StopClock(search_budget(self.spec, c.task.kind), spent_s=state.elapsed_s)
+        self.cadence = CheckpointCadence(self.settings.lightweight)
         self.finished = 0  # proposals folded in so far
         self.idle_streak = 0
         self.last_report = time.monotonic()
@@ -108,6 +109,7 @@ class Orchestrator:
                 break
             index += 1
         self._drain()
+        self._checkpoint()  # the last one, whatever the cadence skipped
         return self.stop_reason
 
     def _catch_up(self, index: int) -> bool:
@@ -196,7 +198,8 @@ class Orchestrator:
         self.finished += 1
         new_best = self._count(record, result)
         if not replaying:
-            self._checkpoint()
+            if self.cadence.due():
+                self._checkpoint()
             self.recorder.commit(entry.candidate, result)
             if new_best:
                 self.recorder.tag_best(record["id"], result)

@@ -8,17 +8,17 @@ every experiment in the same order, live, on resume and on replay.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from archlab import tools
 from archlab.campaign.candidate import PreparedCandidate, commit_message, describe_edit
 from archlab.campaign.collaborators import Collaborators
 from archlab.campaign.errors import SpendStop, guarded
 from archlab.campaign.history import History
+from archlab.campaign.model_files import render_source
 from archlab.campaign.promotion import Promotion
 from archlab.campaign.workspace import exp_number
-from archlab.errors import one_line
 from archlab.records import Result
 from archlab.tools import Edit
 
@@ -52,16 +52,11 @@ class Recorder:
             except SpendStop as stop:  # the result stays; the loop stops at its next budget check
                 text, insights = f"(no analysis: {stop})", []
             record = record.model_copy(update={"analysis": text, "insights": insights})
-        task = self.c.task
-        try:
-            source = tools.render(candidate.arch, task.input_shape, task.num_classes)
-        except Exception as error:  # a tree that cannot render is still a finished experiment
-            source = f"# could not render this tree: {one_line(error)}\n"
-        self.c.workspace.write_experiment(candidate.exp_id, {
-            "record.json": record.model_dump_json(indent=2) + "\n",
-            "arch.json": candidate.arch.model_dump_json(indent=2) + "\n",
-            "model.py": source,
-        })
+        files = {"record.json": record.model_dump_json(indent=2) + "\n",
+                 "arch.json": candidate.arch.model_dump_json(indent=2) + "\n"}
+        if not self.lightweight:  # lightweight: rendered on demand (model_files.py), from arch.json
+            files["model.py"] = render_source(candidate.arch, self.c.task.input_shape, self.c.task.num_classes)
+        self.c.workspace.write_experiment(candidate.exp_id, files)
         self.c.memory.add(plain)
         for text in record.insights:
             self.c.memory.add_insight(text, self.campaign, {"exp_id": record.id})
@@ -110,3 +105,27 @@ class Recorder:
 
 def _dump(edit: Edit | Promotion | None) -> dict[str, Any] | None:
     return None if edit is None else edit.model_dump(mode="json")
+
+
+class CheckpointCadence:
+    """When the loop saves `state.json` and `llm/usage.json`: after every experiment in a full
+    campaign (each commit holds its checkpoint); in a lightweight one at most every
+    `interval_s` seconds, and always when the loop ends. Nothing a resume needs is lost
+    between checkpoints: it rebuilds its counters and decisions from the records on disk
+    (loop.py folds the recorded prefix in again). After a kill -9, only the wall time and the
+    model usage of those last moments are missing from `state.json` and `usage.json` (every
+    exchange is still in the cassette)."""
+
+    def __init__(self, lightweight: bool, interval_s: float = 0.5) -> None:
+        self.lightweight, self.interval_s = lightweight, interval_s
+        self._last = time.monotonic()
+
+    def due(self) -> bool:
+        if not self.lightweight:
+            return True
+        now = time.monotonic()
+        if now - self._last < self.interval_s:
+            return False
+        self._last = now
+        return True
+

@@ -379,6 +379,22 @@ class Memory:
         return [views.compact_principle(meta, distance)
                 for meta, distance in zip(found["metadatas"][0], found["distances"][0])]
 
+    @property
+    def exclusive(self) -> bool:
+        """True for an embedded folder: this process holds its lock, so nobody else writes it
+        while it is open (a Chroma server takes other writers at any time)."""
+        return self._folder_lock is not None
+
+    def stored_results(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every stored experiment's key and the fields `lookup` reads (arch_hash, fidelity, task,
+        status, failure, created_ts, result JSON): a snapshot for an in-process dedup index."""
+        rows: list[tuple[str, dict[str, Any]]] = []
+        while True:
+            got = self._structures.get(include=["metadatas"], limit=self._batch, offset=len(rows))
+            rows.extend(zip(got["ids"], got["metadatas"]))
+            if len(got["ids"]) < self._batch:
+                return rows
+
     def lookup(self, arch_hash: str, fidelity: float, task: str | None = None) -> Result | None:
         """A stored Result for this structure at this fidelity, marked cached; else None.
 

@@ -8,7 +8,11 @@ makes at every step, `lookup` (the cache by structure), merges the pending recor
 by the same rule as `Memory.lookup`, so every answer is the one an immediately
 written memory would give: decisions do not change, only the number of upserts.
 A crash loses nothing either: the campaign folder holds every record, and
-`open_memory` indexes what the index lacks.
+`open_memory` indexes what the index lacks. On an embedded folder (which this process
+alone holds while it is open, see folder_lock.py) `lookup` does not even ask Chroma:
+`KnownResults` keeps what it reads of every stored row (a snapshot taken at open, plus
+every add), so the answer is the same with no query per step. A Chroma server takes
+other writers at any time, so there `lookup` still asks it.
 
 With `own` (the campaign's experiments already on disk, e.g. a resume's prefix)
 the memory also keeps an in-process index of the campaign's own experiments, and
@@ -56,10 +60,15 @@ class WriteBehindMemory:
             self.own = OwnExperiments(memory.embedder)
             for record in own:
                 self.own.add(record)
+        # An embedded folder is written by this process alone while it is open: a snapshot of
+        # its results plus every add answers `lookup` exactly, with no Chroma query per step.
+        self.results: KnownResults | None = KnownResults(memory.stored_results()) if memory.exclusive else None
 
     def add(self, record: ExperimentRecord) -> None:
         if self.own is not None:
             self.own.add(record)
+        if self.results is not None:
+            self.results.add(record)
         self._pending.append(record)
         if len(self._pending) >= self.batch:
             self.flush()
@@ -88,7 +97,10 @@ class WriteBehindMemory:
             self.memory.add_many(pending)
 
     def lookup(self, arch_hash: str, fidelity: float, task: str | None = None) -> Result | None:
-        """`Memory.lookup` over the index and the pending records together."""
+        """`Memory.lookup` over the index and the pending records together (from the in-process
+        snapshot on an embedded folder; a server is asked, since others may have written it)."""
+        if self.results is not None:
+            return self.results.lookup(arch_hash, fidelity, task)
         stored = self.memory.lookup(arch_hash, fidelity, task)
         candidates = [] if stored is None else [(stored.status != "ok", _STORED, stored)]
         for record in self._pending:
@@ -121,6 +133,43 @@ class WriteBehindMemory:
 
 
 _STORED = float("-inf")  # sorts a stored match before every pending one of the same status
+
+
+class KnownResults:
+    """What `Memory.lookup` reads of every stored experiment, by structure, in process: the rows of
+    an embedded folder when it was opened, then every experiment added since (an upsert by key
+    replaces its row, as in Chroma). Answers by the same rule as `Memory.lookup`."""
+
+    def __init__(self, stored: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        self._rows: dict[str, tuple[str, float, str, bool, str, float, Any]] = {}  # key -> row
+        self._by_hash: dict[str, set[str]] = {}
+        for key, meta in stored:
+            self._put(key, meta["arch_hash"], float(meta["fidelity"]), meta.get("task", ""),
+                      meta["status"] == "ok", meta.get("failure") or "", float(meta["created_ts"]), meta["result"])
+
+    def add(self, record: ExperimentRecord) -> None:
+        result = record.result
+        self._put(record.key, record.arch_hash, float(result.fidelity), record.task, result.status == "ok",
+                  result.failure or "", record.created_at.timestamp(), result)
+
+    def _put(self, key: str, arch_hash: str, fidelity: float, task: str, ok: bool, failure: str,
+             created_ts: float, result: Any) -> None:
+        old = self._rows.get(key)
+        if old is not None:
+            self._by_hash[old[0]].discard(key)
+        self._rows[key] = (arch_hash, fidelity, task, ok, failure, created_ts, result)
+        self._by_hash.setdefault(arch_hash, set()).add(key)
+
+    def lookup(self, arch_hash: str, fidelity: float, task: str | None = None) -> Result | None:
+        usable = [(key, row) for key, row in ((key, self._rows[key]) for key in self._by_hash.get(arch_hash, ()))
+                  if abs(row[1] - fidelity) <= 1e-9 and (task is None or row[2] == task)
+                  and (row[3] or row[4] in DETERMINISTIC_FAILURES)]
+        if not usable:
+            return None
+        # The oldest wins, successes first (an exact tie of timestamps: the lower key).
+        first = min(usable, key=lambda item: (not item[1][3], item[1][5], item[0]))[1][6]
+        result = Result.model_validate_json(first) if isinstance(first, str) else first
+        return result.model_copy(update={"cached": True})
 
 
 class OwnExperiments:

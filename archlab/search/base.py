@@ -134,11 +134,16 @@ class StrategyBase:
         edit `_mutate` adds after it keeps the sample uniform: the edit graph is regular.)"""
         cell = self.space.cell
         assert cell is not None
+        # A cell space's menu offers every slot every choice but the one it holds, as the same
+        # edit whatever the other slots hold (CellSpace). The walk sets each slot once, so a
+        # slot still holds its starting choice when its turn comes: the starting tree's menu
+        # answers for every step (listing each intermediate tree's menu cost ~2 ms a slot).
+        offered = {(m.fixed.get(cell.slot_param), m.fixed.get(cell.choice_param)): m
+                   for m in reversed(self.space.legal(arch))}  # reversed: the first entry wins, as next() found it
         walk = []
         for slot in cell.slots:
             choice = cell.choices[rng.randrange(len(cell.choices))]
-            edit = next((m for m in self.space.legal(arch)
-                         if m.fixed.get(cell.slot_param) == slot and m.fixed.get(cell.choice_param) == choice), None)
+            edit = offered.get((slot, choice))
             if edit is not None:  # None: the slot already holds that choice
                 walk.append(edit)
                 arch = self.space.apply_listed(arch, edit)

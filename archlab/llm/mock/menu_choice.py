@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from functools import lru_cache
 
 from archlab.llm.mock.blocks import json_block
 from archlab.llm.mock.menu_lines import parse_menu
@@ -19,21 +20,22 @@ from archlab.llm.mock.menu_lines import parse_menu
 _WORD = re.compile(r"[a-z_]+[0-9]*d?")
 
 
-def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower()))
+def _words(text: str) -> frozenset[str]:
+    return _words_of(text)
 
 
-def _entry_words(entry: dict) -> set[str]:
+def _entry_words(entry: dict) -> frozenset[str]:
+    return _words(_entry_text(entry))
+
+
+def _entry_text(entry: dict) -> str:
     fixed = " ".join(f"{k} {v}" for k, v in (entry.get("fixed") or {}).items())
-    return _words(f"{entry.get('kind', '')} {entry.get('path', '')} {fixed}")
+    return f"{entry.get('kind', '')} {entry.get('path', '')} {fixed}"
 
 
 def _similarity(entry: dict, evidence: dict) -> float:
     """1 for the same kind and overlapping description, down to 0 for nothing shared."""
-    same_kind = 1.0 if entry.get("kind") == evidence.get("kind") else 0.0
-    a, b = _entry_words(entry), _words(str(evidence.get("edit", "")))
-    overlap = len(a & b) / max(1, len(a | b))
-    return 0.6 * same_kind + 0.4 * overlap
+    return _similarity_of(entry.get("kind") == evidence.get("kind"), _entry_text(entry), str(evidence.get("edit", "")))
 
 
 def _in_domain(value, domain) -> bool:
@@ -135,3 +137,20 @@ def answer(prompt: str, rng: random.Random) -> dict:
     if entry.get("kind") in set(direction.get("favour_kinds") or []):
         reason += f"; the direction favours {entry['kind']}"
     return {"choice": entry["id"], "params": _fill(entry, evidence, rng), "rationale": reason}
+
+
+# ---- caches: pure functions of their text, so the choices are the ones computed afresh ----------
+# A campaign's prompts repeat the same menu lines and evidence edits step after step; the
+# similarity of every (entry, evidence) pair was recomputed (regex and set algebra) each time.
+
+
+@lru_cache(maxsize=8192)
+def _words_of(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
+
+
+@lru_cache(maxsize=65536)
+def _similarity_of(same_kind: bool, entry_text: str, evidence_edit: str) -> float:
+    a, b = _words_of(entry_text), _words_of(evidence_edit)
+    overlap = len(a & b) / max(1, len(a | b))
+    return 0.6 * (1.0 if same_kind else 0.0) + 0.4 * overlap

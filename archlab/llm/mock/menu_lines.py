@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
+from typing import Any
 
 _LINE = re.compile(r"^(E\d+): (\S+) (\S+)(.*)$")
 _DECODER = json.JSONDecoder()
@@ -160,13 +162,27 @@ def menu_section(prompt: str, header: str = "MENU (") -> list[str]:
 
 
 def parse_menu(prompt: str) -> list[dict]:
-    """Every entry of the prompt's compact menu, in order (empty when there is none)."""
+    """Every entry of the prompt's compact menu, in order (empty when there is none).
+    Each call gets its own dicts (a copy of the parse of the same menu text, which the mock
+    reads twice per prompt: for its seed and for its choice)."""
+    return [{**entry, "fixed": dict(entry["fixed"]), "free": {k: _copied(v) for k, v in entry["free"].items()}}
+            for entry in _parsed_menu(tuple(menu_section(prompt)))]
+
+
+def _copied(domain: Any) -> Any:
+    if isinstance(domain, dict):
+        return {k: list(v) if isinstance(v, list) else v for k, v in domain.items()}
+    return list(domain) if isinstance(domain, list) else domain
+
+
+@lru_cache(maxsize=16)
+def _parsed_menu(lines: tuple[str, ...]) -> tuple[dict, ...]:
     sets: dict[str, list] = {}
     entries = []
-    for line in menu_section(prompt):
+    for line in lines:
         if _SET.match(line):
             name, values = parse_set_line(line)
             sets[name] = values
         else:
             entries.append(parse_menu_line(line, sets))
-    return entries
+    return tuple(entries)

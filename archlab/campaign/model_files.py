@@ -1,0 +1,37 @@
+"""An experiment's standalone PyTorch source (`model.py`): written with the experiment, or
+rendered on demand.
+
+A full campaign writes `experiments/<id>/model.py` as it goes. A lightweight one (lookup-table
+benchmarks: hundreds of proposals a second) does not: rendering a tree costs more than the
+rest of its bookkeeping, and the source is a pure function of `arch.json` and the task's
+input shape, so `archlab show` and `archlab export` render it from there when they need it.
+"""
+
+from __future__ import annotations
+
+from archlab import tools
+from archlab.campaign.workspace import Workspace
+from archlab.errors import one_line
+from archlab.tools import Arch
+
+
+def render_source(arch: Arch, input_shape: tuple[int, ...], num_classes: int) -> str:
+    """`tools.render`, or a one-line comment saying why a tree could not be rendered."""
+    try:
+        return tools.render(arch, input_shape, num_classes)
+    except Exception as error:  # a tree that cannot render is still a finished experiment
+        return f"# could not render this tree: {one_line(error)}\n"
+
+
+def model_source(ws: Workspace, exp: str) -> str:
+    """The experiment's `model.py`: the file when the campaign wrote one, else rendered from its
+    `arch.json` for the campaign's task (the same text the campaign would have written)."""
+    written = ws.experiment_dir(exp) / "model.py"
+    if written.is_file():
+        return written.read_text(encoding="utf-8")
+    from archlab.sandbox import load_task
+
+    arch = Arch.model_validate_json((ws.experiment_dir(exp) / "arch.json").read_text(encoding="utf-8"))
+    stored = ws.load_state().settings.get("cache_dir")  # where the campaign's data lives
+    task = load_task(ws.load_spec().task, stored)
+    return render_source(arch, task.input_shape, task.num_classes)
