@@ -78,4 +78,11 @@ def test_export_renders_a_lightweight_campaigns_source_as_a_full_one_writes_it(t
     written = (full_ws.experiment_dir("e0002") / "model.py").read_text(encoding="utf-8")
     assert model_source(light_ws, "e0002") == written
     assert main(["export", str(tmp_path / "light"), "e0002", "--out", str(tmp_path / "m.py")]) == 0
-    assert (tmp_path / "m.py").read_text(encoding="utf-8") == written
+    exported = (tmp_path / "m.py").read_text(encoding="utf-8")
+    assert "Experiment e0002 of campaign light" in exported  # export's docstring names the experiment
+    assert _code(exported) == _code(written)  # and the model code is the one a full campaign writes
+
+
+def _code(source: str) -> str:
+    """The file after its module docstring."""
+    return source.split('"""', 2)[2]
