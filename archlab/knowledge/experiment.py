@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from archlab.errors import one_line
@@ -19,6 +21,27 @@ from archlab.records import Result, Strategy
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# Who picked the experiment's edit: none (a seed as given), the search alone (random, evolution),
+# the coder's model, the fallback after a bad answer (the search's own pick), a seeded uniform
+# draw from the menu (`coder: random`), or a promotion of a low-fidelity result.
+Chooser = Literal["seed", "search", "model", "fallback", "random", "promotion"]
+
+
+class Decision(BaseModel):
+    """Why this candidate: the search's reason for the parent and the move, and who chose the edit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    search: str = ""  # the search's one line: parent choice, move kind, restart or kick (Proposal.note)
+    own_pick: str = ""  # the search's own filled edit (the coder's fallback), described
+    walk: int = 0  # random edits the search made before the move (a kick, a random sample)
+    menu_size: int = 0  # entries on the menu the edit was chosen from
+    chooser: Chooser = "search"
+    choice: str | None = None  # the menu id the coder answered ("E3")
+    rationale: str = ""  # the coder's reason, or why the fallback or the draw was used
+    principles: list[str] = Field(default_factory=list)  # design principles shown to the coder, by name
 
 
 class ExperimentRecord(BaseModel):
@@ -39,6 +62,7 @@ class ExperimentRecord(BaseModel):
     insights: list[str] = Field(default_factory=list)
     strategy: Strategy = "agentic"
     task: str = ""  # e.g. "mnist1d": dedup only reuses results of the same task
+    decision: Decision | None = None  # why this candidate (None in records written before decisions were)
     created_at: datetime = Field(default_factory=_utc_now)
     finished_at: datetime | None = None
 
