@@ -18,7 +18,8 @@ RUN_KEYS = {"task", "out", "strategy", "model", "api_base", "budget_minutes", "m
             "workers", "executor", "ray_address", "memory", "chroma_url", "seed", "seed_arch", "unsafe_sandbox",
             # config-file-only keys: finer knobs that do not deserve a flag
             "max_flops", "max_latency_ms", "max_tokens", "max_cost_usd", "recipe", "embedder",
-            "lightweight", "eval_time_s", "report_every_s"}
+            "lightweight", "eval_time_s", "report_every_s",
+            "coder"}  # coder: model (default) or random (a seeded uniform menu pick, to measure the model)
 
 
 def read_config(path: Path | None) -> dict[str, Any]:
@@ -56,6 +57,7 @@ def settings_from(options: dict[str, Any]) -> CampaignSettings:
         "recipe_overrides": options.get("recipe"), "embedder": options.get("embedder"),
         "lightweight": options.get("lightweight"), "eval_time_s": options.get("eval_time_s"),
         "report_every_s": options.get("report_every_s"), "unsafe_sandbox": options.get("unsafe_sandbox"),
+        "coder": options.get("coder"),
     }
     try:
         return CampaignSettings(**{k: v for k, v in fields.items() if v is not None})

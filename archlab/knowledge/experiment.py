@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -29,6 +28,11 @@ def _utc_now() -> datetime:
 Chooser = Literal["seed", "search", "model", "fallback", "random", "promotion"]
 
 
+CHOOSERS = {"seed": "none (a seed architecture as given)", "search": "the search (no model asked)",
+            "model": "the coder (model)", "fallback": "the search's own pick (fallback after the coder's answer failed)",
+            "random": "a seeded uniform draw (coder: random)", "promotion": "a promotion (same tree, higher fidelity)"}
+
+
 class Decision(BaseModel):
     """Why this candidate: the search's reason for the parent and the move, and who chose the edit."""
 
@@ -42,6 +46,24 @@ class Decision(BaseModel):
     choice: str | None = None  # the menu id the coder answered ("E3")
     rationale: str = ""  # the coder's reason, or why the fallback or the draw was used
     principles: list[str] = Field(default_factory=list)  # design principles shown to the coder, by name
+
+    def lines(self) -> list[str]:
+        """The decision for a reader (`archlab show`, the report): the search's reason, then who
+        chose the edit and why."""
+        out = [f"search: {self.search or '(no reason recorded)'}"]
+        if self.walk:
+            out.append(f"random edits before the move: {self.walk}")
+        if self.own_pick and self.chooser not in ("search", "seed", "promotion"):
+            out.append(f"search's own pick: {self.own_pick}")
+        chosen = f"chosen by: {CHOOSERS.get(self.chooser, self.chooser)}"
+        if self.choice:
+            chosen += f", {self.choice}" + (f" of {self.menu_size} menu entries" if self.menu_size else "")
+        out.append(chosen)
+        if self.rationale:
+            out.append(f"why: {self.rationale}")
+        if self.principles:
+            out.append(f"principles shown: {', '.join(self.principles)}")
+        return out
 
 
 class ExperimentRecord(BaseModel):
