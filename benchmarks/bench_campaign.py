@@ -9,7 +9,7 @@ evaluations, not wall time, so the figures do not depend on the machine's load; 
 is a campaign of its own (evolution's population scales with the budget, so the first 30 of
 a 60-evaluation campaign are not a 30-evaluation campaign).
 
-Then a 2-D image task the benchmark makes itself (`make_image_task`: 12x12 images of six
+Then a 2-D image task the benchmark makes itself (`make_image_task`: 10x10 images of six
 stroke shapes at random places with pixel noise, an .npz; not the tests' data): the same
 strategies at `--image-evals`, and a logistic-regression baseline (scikit-learn) on the same
 train/test split.
@@ -49,7 +49,7 @@ from archlab.records import Budget, CampaignSpec, Constraints
 CONFIGS = (("random", "random", "model"), ("evolution", "evolution", "model"),
            ("agentic", "agentic", "model"), ("agentic_random_coder", "agentic", "random"))
 GOAL = "find a small accurate model"
-IMAGE_SIDE, IMAGE_CLASSES = 12, 6
+IMAGE_SIDE, IMAGE_CLASSES = 10, 6
 
 
 def parse_args() -> argparse.Namespace:
@@ -95,7 +95,7 @@ def _shape(kind: int, rng: np.random.Generator, side: int) -> np.ndarray:
 
 
 def make_image_task(path: Path, n_train: int = 3000, n_test: int = 1000, seed: int = 12345) -> Path:
-    """A 1x12x12 image classification task (six shapes, random places and sizes, Gaussian pixel
+    """A 1x10x10 image classification task (six shapes, random places and sizes, Gaussian pixel
     noise, random contrast) written as an .npz with x_train, y_train, x_test, y_test."""
     rng = np.random.default_rng(seed)
 
@@ -201,7 +201,7 @@ def main() -> None:
           f"{args.workers} worker(s), folders under {root}", flush=True)
     lines = []
     if args.image_evals:  # first: the cheapest claim (does a default campaign grow a CNN on images?)
-        path = make_image_task(root / "shapes12.npz")
+        path = make_image_task(root / "shapes10.npz")
         baseline = logistic_baseline(path)
         print(f"## 2-D images ({path.name}: 1x{IMAGE_SIDE}x{IMAGE_SIDE}, {IMAGE_CLASSES} shapes), "
               f"{args.image_evals} evaluations; logistic regression {_pct(baseline)}", flush=True)

@@ -34,6 +34,9 @@ from archlab.records import Result
 DETERMINISTIC_FAILURES = {"invalid", "compile"}
 _POOL = 4  # candidates fetched per wanted result when two rankings are fused
 _ANY = {"$gte": -1e30}  # "the key is present" for a numeric metadata field
+# What each tensor kind is, in the words the principles' goals use.
+TENSOR_KIND_WORDS = {"vector": "feature vectors, tabular columns", "seq": "a signal, 1-d sequence, local patterns",
+                     "image": "an image, 2-d pixels, local patterns", "tokens": "tokens, sequence"}
 _PRINCIPLE_ROWS = "rows2"  # the layout of a principle's row (2: with applies_to)
 
 
@@ -379,8 +382,11 @@ class Memory:
         `applies_to` names it or is empty. Nearest first, ties by name."""
         if not goal.strip():
             raise KnowledgeError("principles_for() needs a goal text")
+        # The kind of input is part of the question, as a reader of the task would ask it ("a small
+        # accurate model" for images is not the one for feature columns).
+        query = f"{goal} (input: {TENSOR_KIND_WORDS[tensor_kind]})" if tensor_kind in TENSOR_KIND_WORDS else goal
         count = self._principles.count()  # a small library: rank it all, then filter by kind
-        found = self._query(self._principles, self.embedder.embed([goal])[0], count, None,
+        found = self._query(self._principles, self.embedder.embed([query])[0], count, None,
                             include=("metadatas", "distances"))
         rows = [views.compact_principle(meta, distance)
                 for meta, distance in zip(found["metadatas"][0], found["distances"][0])]
