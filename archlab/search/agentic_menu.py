@@ -21,6 +21,7 @@ import random
 from collections import Counter
 
 from archlab.search.archive import Entry
+from archlab.search.guided_moves import least_used_fresh
 from archlab.search.proposal import Proposal
 from archlab.search.selection import ucb_weights, weighted_choice
 from archlab.search.space import MoveSpace
@@ -74,19 +75,8 @@ class KindMenus:
         kinds = sorted({m.kind for m in menu})
         kind = weighted_choice(kinds, ucb_weights(kinds, self.uses, self.wins), rng)
         entries = [m for m in menu if m.kind == kind]
-        keys = [_spot(m) for m in entries]
-        order = sorted(range(len(entries)), key=lambda i: (self.spot_uses[keys[i]], rng.random()))
-        spot, edit = order[0], entries[order[0]].sample(rng)
-        for attempt in range(self.dedup_tries):
-            i = order[attempt % len(order)]
-            candidate = entries[i].sample(rng)
-            if self.space.fresh(arch, candidate):
-                spot, edit = i, candidate
-                break
-            self.space.duplicates_avoided += 1
-        self.spot_uses[keys[spot]] += 1
-        self.space.claim_edit(arch, edit)
-        return edit
+        return least_used_fresh(self.space, arch, entries, [_spot(m) for m in entries], self.spot_uses,
+                                self.dedup_tries, rng)
 
     def record(self, kind: str) -> str:
         """How often a kind was taken and improved, for a proposal's note."""
