@@ -77,6 +77,11 @@ class StructuredMode(str, Enum):
     off = "off"
 
 
+class CoderKind(str, Enum):
+    model = "model"
+    random = "random"
+
+
 @app.callback()
 def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
     """archlab: neural-architecture discovery with language-model agents."""
@@ -119,6 +124,9 @@ def run(
     seed_arch: Annotated[list[str] | None, typer.Option(
         help="Starting architecture (repeatable): mlp, mnist1d_cnn, nb201 or nb201:CELL.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file with the same keys.")] = None,
+    coder: Annotated[CoderKind | None, typer.Option(
+        help="Agentic: who picks from the search's menu: the coder model, or a seeded uniform random "
+             "entry (to measure what the model adds).")] = None,
     unsafe_sandbox: Annotated[bool, typer.Option(
         "--unsafe-sandbox", help="Run model-written modules even where the OS jail (bubblewrap) is unavailable, "
                                  "with weaker isolation. See docs/SANDBOX.md.")] = False,
@@ -139,7 +147,7 @@ def run(
         "ray_address": ray_address, "memory": memory, "chroma_url": chroma_url, "seed": seed,
         "seed_arch": seed_arch or None, "unsafe_sandbox": unsafe_sandbox or None,
         "structured": structured.value if structured else None, "allow_fallback": allow_fallback or None,
-        "memory_wait": memory_wait})
+        "memory_wait": memory_wait, "coder": coder.value if coder else None})
     options = merge_options(flags, read_config(config))
     settings = settings_from(options)
     overrides = {"task": options.get("task"), "strategy": options.get("strategy"), "model": options.get("model"),
@@ -316,6 +324,11 @@ def show(folder: Annotated[Path, typer.Argument()], exp_id: Annotated[str, typer
         before = model_source(ws, parent).splitlines(keepends=True)
         diff = difflib.unified_diff(before, code.splitlines(keepends=True), f"{parent}/model.py", f"{exp_id}/model.py")
         typer.echo("diff against parent:\n" + "".join(diff))
+    from archlab.report import decision_lines
+
+    typer.echo("decision:")
+    for line in decision_lines(record):
+        typer.echo(f"  {line}")
     typer.echo("analysis: " + (record.get("analysis") or "(none)"))
     for insight in record.get("insights") or []:
         typer.echo(f"  - {insight}")

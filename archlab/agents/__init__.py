@@ -12,6 +12,7 @@ from archlab.agents.evaluator import Evaluator
 from archlab.agents.planner import Planner
 from archlab.agents.schemas import (
     EDIT_KINDS,
+    MOVE_KINDS,
     Analysis,
     CoderChoice,
     Direction,
@@ -25,6 +26,7 @@ from archlab.agents.schemas import (
 
 __all__ = [
     "EDIT_KINDS",
+    "MOVE_KINDS",
     "Analysis",
     "Analyst",
     "Coder",

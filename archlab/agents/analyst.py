@@ -6,7 +6,7 @@ from typing import Any
 
 from archlab import prompts
 from archlab.agents.base import Agent, fallback_reason
-from archlab.agents.schemas import EDIT_KINDS, Analysis, AnalysisAnswer, SummaryAnswer
+from archlab.agents.schemas import MOVE_KINDS, Analysis, AnalysisAnswer, SummaryAnswer
 from archlab.records import Result
 
 _METRICS = ("status", "failure", "val_accuracy", "params", "flops", "latency_ms", "fidelity")
@@ -42,7 +42,7 @@ def edit_text(edit: Any) -> tuple[str, str | None]:
         return " ".join(text.split()), kind
     text = str(edit)
     first = text.split(" ", 1)[0]
-    return text, first if first in EDIT_KINDS else None
+    return text, first if first in MOVE_KINDS else None
 
 
 def _earlier(memories: list[Any] | None) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from archlab.agents.base import Agent, fallback_reason
 from archlab.agents.menu_format import coder_answer_schema, menu_lines
+from archlab.agents.principle_format import principle_lines
 from archlab.agents.schemas import CoderAnswer, CoderChoice, Direction, Evidence, ModuleAnswer, ModuleProposal
 from archlab.errors import one_line
 
@@ -63,8 +64,12 @@ class Coder(Agent):
         fallback: Any,
         step: str = "choose",
         constraints: dict[str, Any] | None = None,
+        principles: list[dict[str, Any]] | None = None,
     ) -> CoderChoice:
-        """A legal, filled edit from `menu`, or `fallback` (already filled) when the model fails."""
+        """A legal, filled edit from `menu`, or `fallback` (already filled) when the model fails.
+
+        `principles`: design priors retrieved for the task (`Memory.principles_for` rows), shown
+        as one compact line each (principle_format.py)."""
         entries = shown_menu(menu, self.max_menu)
         if not entries:
             return CoderChoice(edit=fallback, source="fallback", rationale="empty menu")
@@ -86,6 +91,7 @@ class Coder(Agent):
             "direction": _direction_dict(direction),
             "evidence": [e.model_dump(exclude_defaults=True) for e in evidence],
             "constraints": {k: v for k, v in (constraints or {}).items() if v is not None},
+            "principle_lines": principle_lines(principles),
         }, check=check, json_schema=coder_answer_schema(entries))
         if answer.value is None:
             return CoderChoice(edit=fallback, source="fallback", rationale=f"fallback: {fallback_reason(answer)}")

@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from archlab.agents.base import Agent, fallback_reason
 from archlab.agents.errors import PlanError
-from archlab.agents.schemas import EDIT_KINDS, Direction, DirectionAnswer, PlanAnswer, SearchSummary
+from archlab.agents.principle_format import principle_lines
+from archlab.agents.schemas import MOVE_KINDS, Direction, DirectionAnswer, PlanAnswer, SearchSummary
 from archlab.agents.spec_terms import describe_goal, plan_confirmation
 from archlab.llm import schema_of
 from archlab.llm.extract import one_line_validation_error
@@ -48,7 +49,7 @@ def direction_schema() -> dict[str, Any]:
     """The direction answer's schema with the edit kinds named (the validator's list)."""
     schema = schema_of(DirectionAnswer)
     for field in ("favour_kinds", "avoid_kinds"):
-        schema["properties"][field]["items"] = {"enum": list(EDIT_KINDS)}
+        schema["properties"][field]["items"] = {"enum": list(MOVE_KINDS)}
     return schema
 
 
@@ -125,14 +126,15 @@ class Planner(Agent):
                                        "notes": [*spec.notes, note]})
 
     def direction(self, summary: SearchSummary | dict[str, Any], memories: list[Any] | None = None,
-                  step: str | None = None) -> Direction:
-        """A short research direction for the next generation (fallback: no preference)."""
+                  step: str | None = None, principles: list[dict[str, Any]] | None = None) -> Direction:
+        """A short research direction for the next generation (fallback: no preference).
+        `principles`: design priors retrieved for the goal, one compact line each in the prompt."""
         if not isinstance(summary, SearchSummary):
             summary = SearchSummary.from_campaign_summary(dict(summary or {}))
         rows = [m if isinstance(m, dict) else {"text": str(m)} for m in (memories or [])][:8]
         step = step or f"direction-g{summary.generation}-n{summary.evaluated}"
         answer = self._ask("planner-direction", step, DirectionAnswer, {
-            "summary": summary.model_dump(), "memories": rows,
+            "summary": summary.model_dump(), "memories": rows, "principle_lines": principle_lines(principles),
         }, json_schema=direction_schema())
         if answer.value is None:
             return Direction(text=f"no preference (fallback: {fallback_reason(answer)})", source="fallback")

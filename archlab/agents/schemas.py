@@ -12,11 +12,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from archlab.tools import MACRO_KINDS
+
 EDIT_KINDS = (
     "insert", "remove", "replace", "set_param", "wrap_residual",
     "add_branch", "swap_act", "swap_norm", "crossover", "cell_edge",
 )
+# With the tools' macro moves (stem, downsample, deepen, widen, make_room: coarse steps on trees):
+# every kind a menu entry, a direction or an analysis may name.
+MOVE_KINDS = EDIT_KINDS + tuple(MACRO_KINDS)
 Source = Literal["model", "fallback"]
+# Who picked a candidate's edit: the model, the fallback (the search's own pick, after a bad
+# answer), a seeded uniform draw (`coder: random`), or the search alone (no coder asked).
+ChoiceSource = Literal["model", "fallback", "random", "search"]
 
 
 class _Strict(BaseModel):
@@ -58,9 +66,9 @@ class DirectionAnswer(_Strict):
     @field_validator("favour_kinds", "avoid_kinds")
     @classmethod
     def _known_kinds(cls, kinds: list[str]) -> list[str]:
-        unknown = [k for k in kinds if k not in EDIT_KINDS]
+        unknown = [k for k in kinds if k not in MOVE_KINDS]
         if unknown:
-            raise ValueError(f"unknown edit kinds {unknown}; use {', '.join(EDIT_KINDS)}")
+            raise ValueError(f"unknown edit kinds {unknown}; use {', '.join(MOVE_KINDS)}")
         return kinds
 
 
@@ -110,7 +118,7 @@ class Evidence(BaseModel):
         """Read a knowledge-store row (`Memory.similar`) or a hand-made dict."""
         edit = str(item.get("edit") or "")
         first = edit.split(" ", 1)[0] if edit else ""
-        kind = item.get("kind") or item.get("edit_kind") or (first if first in EDIT_KINDS else None)
+        kind = item.get("kind") or item.get("edit_kind") or (first if first in MOVE_KINDS else None)
         child = item.get("child_val_accuracy", item.get("val_accuracy"))
         return cls(
             kind=kind, edit=edit, params=dict(item.get("params_used") or item.get("edit_params") or {}),
@@ -134,6 +142,7 @@ class SearchSummary(BaseModel):
     best_val_accuracy: float | None = None
     best_params: int | None = None
     edit_stats: dict[str, EditStat] = Field(default_factory=dict)
+    # The kinds the search offers: the plain ones by default; trees add the macro moves.
     kinds_available: list[str] = Field(default_factory=lambda: list(EDIT_KINDS))
 
     @classmethod
@@ -189,7 +198,7 @@ class CoderChoice(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     edit: Any  # archlab.tools.Edit, filled
-    source: Source
+    source: ChoiceSource
     rationale: str = ""
     menu_id: str | None = None  # "E3" when the model chose it
 

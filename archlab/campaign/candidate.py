@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archlab.campaign.promotion import Promotion
 from archlab.records import Result
 from archlab.tools import Arch, Edit, EditError
+
+if TYPE_CHECKING:
+    from archlab.knowledge import Decision
 
 
 @dataclass
@@ -21,7 +24,7 @@ class PreparedCandidate:
     parent_ids: list[str]
     parent_arch: Arch
     edit: Edit | Promotion | None  # a filled Edit, a promotion, or None for an unchanged seed
-    edit_source: str  # "model", "fallback", "search", "promotion" or "recorded"
+    decision: Decision | None  # why this parent and move, who chose the edit (None: a record without one)
     arch: Arch
     arch_hash: str
     fidelity: float = 1.0

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from archlab import tools
 from archlab.campaign.errors import CampaignError
-from archlab.campaign.modules import uses_mined
 from archlab.campaign.settings import CampaignSettings
 from archlab.campaign.workspace import Workspace
 from archlab.errors import one_line
@@ -41,6 +40,8 @@ class ExperimentMemory(Protocol):
 
     def lookup(self, arch_hash: str, fidelity: float, task: str | None = None) -> Result | None: ...
 
+    def principles_for(self, goal: str, k: int = 3, tensor_kind: str | None = None) -> list[dict[str, Any]]: ...
+
     def add(self, record: ExperimentRecord) -> None: ...
 
     def add_insight(self, text: str, campaign: str, meta: dict[str, Any] | None = None) -> str: ...
@@ -53,18 +54,14 @@ ExecutorFactory = Callable[[CampaignSpec, CampaignSettings, "Task"], "Executor"]
 
 
 def make_search(spec: CampaignSpec, task: Task) -> SearchStrategy:
-    """The spec's strategy over its seeds. A tree using a mined op always "fits" the caps here:
-    sizing it means running the coder's code, so the worker checks it (`EvalRequest.constraints`)."""
-    from archlab.search import CapCheck, make_strategy
-
-    caps = CapCheck(spec.constraints, task.input_shape, task.num_classes)
-
-    def fits(arch: Arch) -> bool:
-        return True if arch.mined and uses_mined(arch.model_dump(mode="json")) else caps(arch)
+    """The spec's strategy over its seeds: menus narrowed to the parameter cap, evolution's
+    population scaled to the evaluation budget. (A tree using a mined op is sized without it, a
+    lower bound; the worker checks it in full, `EvalRequest.constraints`.)"""
+    from archlab.search import make_strategy
 
     seeds = [tools.seeds.by_name(name) for name in spec.seed_archs]
     return make_strategy(spec.strategy, spec.seed, seeds, task.input_shape, constraints=spec.constraints,
-                         num_classes=task.num_classes, fits=fits)
+                         num_classes=task.num_classes, max_evals=spec.budget.max_evals)
 
 
 def make_campaign_executor(spec: CampaignSpec, settings: CampaignSettings, task: Task) -> Executor:

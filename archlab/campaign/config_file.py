@@ -69,6 +69,8 @@ class RunOptions(BaseModel):
     eval_time_s: Number | None = Field(None, gt=0, description="a positive number of seconds")
     report_every_s: Number | None = Field(None, gt=0, description="a positive number of seconds")
     unreachable_after: Int | None = Field(None, ge=1, description="an integer >= 1")
+    # model (default) or random: a seeded uniform menu pick instead of the coder's, to measure the model
+    coder: Literal["model", "random"] | None = Field(None, description="one of model, random")
 
 
 RUN_KEYS = frozenset(RunOptions.model_fields)
@@ -144,6 +146,7 @@ def settings_from(options: dict[str, Any]) -> CampaignSettings:
         "report_every_s": options.get("report_every_s"), "unsafe_sandbox": options.get("unsafe_sandbox"),
         "structured": options.get("structured"), "allow_fallback": options.get("allow_fallback"),
         "memory_wait_s": options.get("memory_wait"), "unreachable_after": options.get("unreachable_after"),
+        "coder": options.get("coder"),
     }
     try:
         return CampaignSettings(**{k: v for k, v in fields.items() if v is not None})

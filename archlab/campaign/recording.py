@@ -43,7 +43,7 @@ class Recorder:
             parent_ids=candidate.parent_ids, edit=_dump(candidate.edit),
             arch=candidate.arch.model_dump(mode="json"), arch_hash=candidate.arch_hash,
             code_path=f"experiments/{candidate.exp_id}/model.py", result=result,
-            strategy=spec.strategy, task=spec.task,
+            strategy=spec.strategy, task=spec.task, decision=candidate.decision,
             created_at=candidate.created_at, finished_at=datetime.now(timezone.utc))
         plain = record.model_copy()  # memory gets no analysis: decisions must not depend on it
         if not self.lightweight and spec.strategy == "agentic":  # baselines use no model at all

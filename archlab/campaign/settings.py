@@ -1,8 +1,8 @@
 """How a campaign runs (as opposed to *what* it searches, which is the spec).
 
 Settings never change decisions except `workers`, which fixes the lag of the
-deterministic pipeline; it is therefore stored in `state.json` and reused on
-resume and replay.
+deterministic pipeline, and `coder` (who picks from the agentic menu); all of them
+are stored in `state.json` and reused on resume and replay.
 """
 
 from __future__ import annotations
@@ -78,6 +78,10 @@ class CampaignSettings(BaseModel):
     module_every: int = Field(default=16, ge=1)  # ask for one every N proposals (the first right after the seeds)
     module_time_s: float = Field(default=60.0, gt=0)  # wall-clock limit of one compile check + mining
     direction_every: int = 8  # the planner sets a direction every N proposals
+    # Agentic: who picks the edit from the search's menu. "random": a seeded uniform draw among the
+    # entries the coder would be shown (values sampled), everything else equal, to measure what
+    # the model's choice adds (benchmarks/bench_campaign.py).
+    coder: Literal["model", "random"] = "model"
     stall_limit: int = 200  # stop if this many proposals in a row train nothing
     progress: ProgressCallback | None = Field(default=None, exclude=True)
     notice: NoticeCallback | None = Field(default=None, exclude=True)  # None: the rooms' own warnings

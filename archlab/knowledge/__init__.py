@@ -11,7 +11,7 @@ does not let go in time); a Chroma server takes many writers.
 
 from archlab.knowledge.embedders import HashingEmbedder, MiniLMEmbedder, TextEmbedder, make_embedder
 from archlab.knowledge.errors import CorruptRecordWarning, IndexRebuiltWarning, KnowledgeError
-from archlab.knowledge.experiment import ExperimentRecord, read_record
+from archlab.knowledge.experiment import Decision, ExperimentRecord, read_record
 from archlab.knowledge.folder_lock import MemoryBusy, MemoryBusyWarning
 from archlab.knowledge.memory import Memory
 from archlab.knowledge.principles import Principle, load_principles
@@ -20,6 +20,7 @@ from archlab.knowledge.structure import arch_family, arch_summary, edit_summary,
 
 __all__ = [
     "CorruptRecordWarning",
+    "Decision",
     "ExperimentRecord",
     "HashingEmbedder",
     "IndexRebuiltWarning",

@@ -34,6 +34,10 @@ from archlab.records import Result
 DETERMINISTIC_FAILURES = {"invalid", "compile"}
 _POOL = 4  # candidates fetched per wanted result when two rankings are fused
 _ANY = {"$gte": -1e30}  # "the key is present" for a numeric metadata field
+# What each tensor kind is, in the words the principles' goals use.
+TENSOR_KIND_WORDS = {"vector": "feature vectors, tabular columns", "seq": "a signal, 1-d sequence, local patterns",
+                     "image": "an image, 2-d pixels, local patterns", "tokens": "tokens, sequence"}
+_PRINCIPLE_ROWS = "rows2"  # the layout of a principle's row (2: with applies_to)
 
 
 def _where(*clauses: dict | None) -> dict | None:
@@ -140,6 +144,7 @@ class Memory:
     def _seed_principles(self, principles_path: Path | None) -> None:
         """Embed the principle library once, and again whenever the YAML changes."""
         principles, fingerprint = load_principles(principles_path)
+        fingerprint = f"{fingerprint}-{_PRINCIPLE_ROWS}"  # rows of an older layout are seeded again
         stored = self._principles.get(where={"fingerprint": fingerprint}, include=[])
         if len(stored["ids"]) == len(principles) == self._principles.count():
             return
@@ -156,6 +161,7 @@ class Memory:
                     "title": principle.title,
                     "rationale": principle.rationale,
                     "edits": " | ".join(principle.edits),
+                    "applies_to": " ".join(principle.applies_to),
                     "fingerprint": fingerprint,
                 }
                 for principle in principles
@@ -370,14 +376,23 @@ class Memory:
         return [views.compact_insight(text, meta, distance) for text, meta, distance in
                 zip(found["documents"][0], found["metadatas"][0], found["distances"][0])]
 
-    def principles_for(self, goal: str, k: int = 3) -> list[dict[str, Any]]:
-        """The k design principles nearest to a goal, with the edits that realise them."""
+    def principles_for(self, goal: str, k: int = 3, tensor_kind: str | None = None) -> list[dict[str, Any]]:
+        """The k design principles nearest to a goal (or direction) text, with the edits that realise
+        them, preferred first; with `tensor_kind` (vector, seq, image, tokens) only those whose
+        `applies_to` names it or is empty. Nearest first, ties by name."""
         if not goal.strip():
             raise KnowledgeError("principles_for() needs a goal text")
-        found = self._query(self._principles, self.embedder.embed([goal])[0], k, None,
+        # The kind of input is part of the question, as a reader of the task would ask it ("a small
+        # accurate model" for images is not the one for feature columns).
+        query = f"{goal} (input: {TENSOR_KIND_WORDS[tensor_kind]})" if tensor_kind in TENSOR_KIND_WORDS else goal
+        count = self._principles.count()  # a small library: rank it all, then filter by kind
+        found = self._query(self._principles, self.embedder.embed([query])[0], count, None,
                             include=("metadatas", "distances"))
-        return [views.compact_principle(meta, distance)
+        rows = [views.compact_principle(meta, distance)
                 for meta, distance in zip(found["metadatas"][0], found["distances"][0])]
+        if tensor_kind is not None:
+            rows = [row for row in rows if not row["applies_to"] or tensor_kind in row["applies_to"]]
+        return sorted(rows, key=lambda row: (row["distance"], row["name"]))[: max(0, k)]
 
     @property
     def exclusive(self) -> bool:

@@ -137,5 +137,6 @@ def compact_principle(meta: dict[str, Any], distance: float | None) -> dict[str,
         "title": meta["title"],
         "rationale": meta["rationale"],
         "edits": meta["edits"].split(" | "),
+        "applies_to": str(meta.get("applies_to") or "").split(),
         "distance": round(float(distance), 4) if distance is not None else None,
     }

@@ -117,6 +117,10 @@ class WriteBehindMemory:
         best = min(candidates, key=lambda c: (c[0], c[1]))[2]
         return best if best.cached else best.model_copy(update={"cached": True})
 
+    def principles_for(self, goal: str, k: int = 3, tensor_kind: str | None = None) -> list[dict[str, Any]]:
+        """The library's principles: no experiment is among them, so nothing is flushed."""
+        return self.memory.principles_for(goal, k, tensor_kind=tensor_kind)
+
     def close(self) -> None:
         self.flush()
         self.memory.close()

@@ -8,6 +8,7 @@ folder is missing or is not a campaign.
 
 from archlab.report.build import build_report
 from archlab.report.compare import compare
+from archlab.report.decisions import decision_lines
 from archlab.report.loader import ReportError, ReportWarning, load_campaign
 
-__all__ = ["build_report", "compare", "ReportError", "ReportWarning", "load_campaign"]
+__all__ = ["build_report", "compare", "decision_lines", "ReportError", "ReportWarning", "load_campaign"]

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from archlab.errors import one_line
+from archlab.knowledge import Decision
 from archlab.records import CampaignSpec, Result
 
 
@@ -59,6 +60,7 @@ class ExperimentView(BaseModel):
     analysis: str = ""
     insights: list[str] = Field(default_factory=list)
     strategy: str = ""
+    decision: Decision | None = None  # why this candidate (records written before decisions have none)
     created_at: datetime | None = None
     finished_at: datetime | None = None
     code: str = ""  # model.py text, read by the loader
@@ -72,6 +74,15 @@ class ExperimentView(BaseModel):
     @classmethod
     def _none_is_empty_list(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @field_validator("decision", mode="before")
+    @classmethod
+    def _unreadable_decision_is_none(cls, value: Any) -> Any:
+        # A decision is explanation, not data: one the reader cannot parse is left out, not fatal.
+        try:
+            return None if value is None else Decision.model_validate(value)
+        except ValidationError:
+            return None
 
     @field_validator("result", mode="before")
     @classmethod

@@ -1,11 +1,18 @@
-"""The agentic strategy on trees: parents from the top-k by validation score, sometimes an
-elite of the least-visited MAP-Elites cell; the move chosen by what paid off before
-(guided_moves.py); the coder picks from the menu, the strategy's own pick is the fallback.
+"""The agentic strategy: parents from the top-k by validation score, sometimes an elite of
+the least-visited MAP-Elites cell; the coder chooses the move from the parent's menu, the
+strategy's own pick is the fallback.
+
+On trees the coder is offered every kind of move at the parent (agentic_menu.py): the same
+legal moves random search and evolution draw from (macro moves and the size budget
+included), so the strategies differ only in how they choose. What tends to work (a
+convolutional front for signals and images, downsampling before widening, ...) is not
+here: it is data in the knowledge room's principles library, read by the model.
+On a closed cell space each step offers one kind at one place (guided_moves.py), as the
+NAS-Bench-201 settings were measured; by default there the factory picks local search with
+restarts instead (local_search.py), where neighbourhoods are small enough to use up.
 
 When the best parents' neighbourhoods hold nothing new, iterated local search's
 perturbation (a "kick": a few random edits) moves to a place with unseen neighbours.
-On a closed cell space the agentic factory picks local search with restarts instead
-(local_search.py), where neighbourhoods are small enough to use up.
 """
 
 from __future__ import annotations
@@ -14,59 +21,74 @@ import random
 from typing import ClassVar
 
 from archlab.records import Strategy
+from archlab.search.agentic_menu import KindMenus
 from archlab.search.archive import Entry
 from archlab.search.base import StrategyBase
 from archlab.search.guided_moves import MoveChooser
 from archlab.search.proposal import Proposal, SearchConfig
 from archlab.search.selection import exploit_or_explore, ranked
 from archlab.search.space import MoveSpace
-from archlab.search.stages import Fits, StagedFront
 from archlab.tools import Arch, Edit
 
 
 class AgenticSearch(StrategyBase):
-    """Top-k or diverse-elite parents, UCB-guided moves, a menu for the coder."""
+    """Top-k or diverse-elite parents, a menu for the coder, a UCB-guided fallback."""
 
     name: ClassVar[Strategy] = "agentic"
 
-    def __init__(self, seed: int, seeds: list[Arch], space: MoveSpace, config: SearchConfig, fits: Fits) -> None:
+    def __init__(self, seed: int, seeds: list[Arch], space: MoveSpace, config: SearchConfig) -> None:
         super().__init__(seed, seeds, space, config)
-        focus = config.focus if config.focus is not None else space.cell is None
-        self.moves = MoveChooser(space, config.dedup_tries, focus)
-        self.stages = StagedFront(space, fits, self.moves) if StagedFront.applies(config, space) else None
+        self.kinds: KindMenus | None = None
+        self.moves: MoveChooser | None = None
+        if space.cell is None:
+            self.kinds = KindMenus(space, config.dedup_tries, config.menu_limit)
+        else:
+            self.moves = MoveChooser(space, config.dedup_tries, bool(config.focus))
 
     def _choose(self, step: int, rng: random.Random) -> Proposal:
         scored = self.archive.scored()
         if not scored:
             return self._random(step, rng, why="nothing scored yet:")
         parent, why = exploit_or_explore(scored, self.archive.grid, self.config.exploit, self.config.top_k, rng)
-        if self.stages is not None:
-            staged = self.stages.propose(step, rng, parent, why, self.archive.entries)
-            if staged is not None:
-                return staged
         # A parent whose every decided edit leads to a structure already seen has nothing new to
         # offer the coder: move on to the next best (bounded), so no step is wasted on a repeat.
         order = ranked(scored)
         fallbacks = [e for e in order if e.id != parent.id][: self.config.dedup_tries]
         for candidate in [parent, *fallbacks]:
             donor = next((e for e in order if e.arch_hash != candidate.arch_hash), None)
-            move = self.moves.move(candidate.arch, donor, rng)
-            if move is not None:
+            proposal = self._offer(step, rng, candidate.id, candidate.arch, donor)
+            if proposal is not None:
                 if candidate is not parent:
                     why = f"{why}; its neighbours there are all seen, next best {candidate.id} instead"
-                parent = candidate
-                kind, path, menu = move
-                break
+                proposal.note = f"{why}; {proposal.note}"
+                return proposal
+        return self._kick(step, rng, parent, f"{why}; neighbourhoods used up")
+
+    def _offer(self, step: int, rng: random.Random, parent_id: str, arch: Arch,
+               donor: Entry | None) -> Proposal | None:
+        """The coder's menu at `arch` and the strategy's own pick from it; None when nothing is fresh."""
+        if self.kinds is not None:
+            menu = self.kinds.offer(arch, donor.arch if donor else None)
+            if not menu:
+                return None
+            default = self.kinds.default(arch, menu, rng)
+            kinds = sorted({m.kind for m in menu})
+            note = (f"{len(menu)} fresh entries of {len(kinds)} kinds for the coder; own pick "
+                    f"{default.kind} at {default.path} ({self.kinds.record(default.kind)})")
         else:
-            return self._kick(step, rng, parent, f"{why}; neighbourhoods used up")
-        default = self.moves.diverse_default(parent.arch, kind, menu, rng)
-        self.moves.used_place(kind, path)
-        crossing = kind == "crossover" and donor is not None
-        return Proposal(step=step, strategy=self.name, parent_ids=[parent.id], parent_arch=parent.arch,
+            assert self.moves is not None
+            move = self.moves.move(arch, donor, rng)
+            if move is None:
+                return None
+            kind, path, menu = move
+            default = self.moves.diverse_default(arch, kind, menu, rng)
+            self.moves.used_place(kind, path)
+            note = f"{kind} at {path} ({self.moves.record(kind)})"
+        crossing = default.kind == "crossover" or any(m.kind == "crossover" for m in menu)
+        return Proposal(step=step, strategy=self.name, parent_ids=[parent_id], parent_arch=arch,
                         donor_id=donor.id if crossing and donor else None,
                         donor_arch=donor.arch if crossing and donor else None,
-                        edit_kind=kind, path=path, menu=menu, default=default,
-                        note=f"{why}; {kind} at {path} ({self.moves.record(kind)})")
+                        edit_kind=default.kind, path=default.path, menu=menu, default=default, note=note)
 
     def _kick(self, step: int, rng: random.Random, parent: Entry, why: str) -> Proposal:
         """Iterated local search's perturbation: when the best neighbourhoods hold nothing new,
@@ -78,12 +100,24 @@ class AgenticSearch(StrategyBase):
             walk, arch = self._random_walk(parent.arch, 1 + attempt // 4, rng)
             if any(m.is_filled and space.fresh(arch, m) for m in space.legal(arch)):
                 break
-        proposal = self._mutate(step, rng, parent.id, arch, f"{why}: {len(walk) + 1} random edits of {parent.id}")
+        note = f"{why}: {len(walk)} random edits of {parent.id}, then"
+        proposal = self._offer(step, rng, parent.id, arch, None) if self.kinds is not None and walk else None
+        if proposal is None:
+            proposal = self._mutate(step, rng, parent.id, arch, f"{note} one more")
+        else:
+            proposal.note = f"{note} {proposal.note}"
         proposal.walk = walk
         return proposal
 
     def _learn(self, proposal: Proposal | None, entry: Entry) -> None:
-        self.moves.learn(proposal, entry, self.archive)
+        if self.kinds is not None:
+            parent_id = proposal.parent_ids[0] if proposal and proposal.parent_ids else None
+            self.kinds.learn(proposal, entry, self.archive.get(parent_id) if parent_id else None)
+        elif self.moves is not None:
+            self.moves.learn(proposal, entry, self.archive)
 
     def _rejected(self, proposal: Proposal | None, child_hash: str) -> None:
-        self.moves.learn_rejected(proposal, child_hash)
+        if self.kinds is not None:
+            self.kinds.learn_rejected(proposal, child_hash)
+        elif self.moves is not None:
+            self.moves.learn_rejected(proposal, child_hash)

@@ -1,5 +1,6 @@
 """What every strategy shares: seeds first, observations matched to proposals in order,
-the archive, and the random proposals (a uniform parent, a short random walk, a fresh edit).
+the archive, and the random proposals (a uniform parent, a short random walk, a fresh edit,
+each edit drawn kind first, then entry: `selection.kind_then_entry`).
 
 Determinism and resume: a strategy is a pure function of its constructor arguments and
 the sequence of `propose` / `claim` / `observe` calls. Step `i` draws from its own
@@ -17,7 +18,9 @@ from archlab import tools
 from archlab.records import Result, Strategy
 from archlab.search.archive import Archive, Entry
 from archlab.search.descriptors import describe
+from archlab.search.population import population_for
 from archlab.search.proposal import Proposal, SearchConfig
+from archlab.search.selection import kind_then_entry
 from archlab.search.space import MoveSpace
 from archlab.tools import Arch, Edit
 
@@ -28,11 +31,16 @@ class StrategyBase:
     name: ClassVar[Strategy]
 
     def __init__(self, seed: int, seeds: list[Arch], space: MoveSpace, config: SearchConfig) -> None:
+        population, contest = config.population, config.tournament
+        if population is None or contest is None:  # the factory scales them to the budget; else the default
+            default_p, default_s = population_for(None)
+            population, contest = population or default_p, contest or default_s
+            config = config.model_copy(update={"population": population, "tournament": contest})
         self.seed = seed
         self.seeds = seeds
         self.space = space
         self.config = config
-        self.archive = Archive(config.population, config.pareto_cost)
+        self.archive = Archive(population, config.pareto_cost)
         # Random edits per random proposal: one per slot on a cell space (a near-uniform sample).
         self.walk = config.random_walk or (len(space.cell.slots) if space.cell is not None else 1)
         self.rejected = 0  # constraint violations reported back (never trained)
@@ -117,13 +125,13 @@ class StrategyBase:
         return proposal
 
     def _random_walk(self, arch: Arch, steps: int, rng: random.Random) -> tuple[list[Edit], Arch]:
-        """Up to `steps` uniformly random legal edits of `arch`, and the tree they lead to."""
+        """Up to `steps` random legal edits of `arch` (kind first, then entry), and the tree they lead to."""
         walk: list[Edit] = []
         for _ in range(steps):
             menu = self.space.legal(arch)
             if not menu:
                 break
-            edit = menu[rng.randrange(len(menu))].sample(rng)
+            edit = kind_then_entry(menu, rng).sample(rng)
             walk.append(edit)
             arch = self.space.apply_listed(arch, edit)
         return walk, arch
@@ -151,18 +159,19 @@ class StrategyBase:
 
     def _mutate(self, step: int, rng: random.Random, parent_id: str, arch: Arch, note: str,
                 unseen_menu: bool = False) -> Proposal:
-        """A uniformly random legal edit of `arch`, redrawn while it gives a structure already seen.
+        """A random legal edit of `arch` (kind first, then entry; its free values sampled uniformly),
+        redrawn while it gives a structure already seen.
         With `unseen_menu` (the coder picks) the menu offers only unseen structures and the default."""
         space = self.space
         menu_all = space.legal(arch)
         if not menu_all:
             return self._seed_again(step, rng, f"{parent_id} has no legal edit")
-        edit = menu_all[rng.randrange(len(menu_all))].sample(rng)
+        edit = kind_then_entry(menu_all, rng).sample(rng)
         for _ in range(self.config.dedup_tries - 1):
             if space.fresh(arch, edit):
                 break
             space.duplicates_avoided += 1
-            edit = menu_all[rng.randrange(len(menu_all))].sample(rng)
+            edit = kind_then_entry(menu_all, rng).sample(rng)
         if not space.fresh(arch, edit):  # unlucky draws: take a decided entry known to be fresh, if any
             fresh = [m for m in menu_all if m.is_filled and space.fresh(arch, m)]
             if fresh:

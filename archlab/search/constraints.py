@@ -37,31 +37,3 @@ def check_constraints(arch: Any, input_shape: tuple[int, ...], num_classes: int,
         if latency > constraints.max_latency_ms:
             return f"latency {latency:.2f} ms > max {constraints.max_latency_ms:g} ms"
     return None
-
-
-class CapCheck:
-    """The default "fits" judge of a strategy: does a tree meet the parameter and FLOP caps?
-
-    Latency is left to the campaign's check (it is a measurement). Without `num_classes`
-    the head is counted for 2 classes, a lower bound. A tree carrying mined ops is never
-    sized here: building it runs the coder's code, which only a sandbox may do, so the
-    campaign passes its own judge for those (see `make_strategy(fits=...)`).
-    """
-
-    def __init__(self, constraints: Constraints, input_shape: tuple[int, ...], num_classes: int | None) -> None:
-        self.limits = Constraints(max_params=constraints.max_params, max_flops=constraints.max_flops)
-        self.input_shape = tuple(input_shape)
-        self.num_classes = num_classes or 2
-        self._memo: dict[str, bool] = {}
-
-    def __call__(self, arch: Any) -> bool:
-        if self.limits.max_params is None and self.limits.max_flops is None:
-            return True
-        if arch.mined:
-            return False
-        from archlab import tools
-
-        key = tools.arch_hash(arch)
-        if key not in self._memo:
-            self._memo[key] = check_constraints(arch, self.input_shape, self.num_classes, self.limits) is None
-        return self._memo[key]

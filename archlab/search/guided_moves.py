@@ -76,18 +76,7 @@ class MoveChooser:
     def diverse_default(self, arch: Arch, kind: str, menu: list[Edit], rng: random.Random) -> Edit:
         """The strategy's own pick: the least-used spot of the menu, a fresh structure if possible."""
         keys = [f"{kind}:{json.dumps(m.fixed, sort_keys=True, default=str)}" for m in menu]
-        order = sorted(range(len(menu)), key=lambda i: (self.place_uses[keys[i]], rng.random()))
-        spot, edit = order[0], menu[order[0]].sample(rng)
-        for attempt in range(self.dedup_tries):
-            i = order[attempt % len(order)]
-            candidate = menu[i].sample(rng)
-            if self.space.fresh(arch, candidate):
-                spot, edit = i, candidate
-                break
-            self.space.duplicates_avoided += 1
-        self.place_uses[keys[spot]] += 1
-        self.space.claim_edit(arch, edit)
-        return edit
+        return least_used_fresh(self.space, arch, menu, keys, self.place_uses, self.dedup_tries, rng)
 
     def used_place(self, kind: str, path: str) -> None:
         self.place_uses[f"{kind}@{path}"] += 1
@@ -132,3 +121,21 @@ class MoveChooser:
             if m.is_filled and self.space.child_hash(proposal.parent_arch, m) == child_hash:
                 return kind_of_change(m)
         return kind_of_change(proposal.default) if proposal.default is not None else None
+
+
+def least_used_fresh(space: MoveSpace, arch: Arch, menu: list[Edit], keys: list[str], uses: Counter[str],
+                     tries: int, rng: random.Random) -> Edit:
+    """The entry of `menu` whose key was used least (ties at random), sampled; the next least-used
+    while the child is a structure already seen (up to `tries`). Counts the use and claims it."""
+    order = sorted(range(len(menu)), key=lambda i: (uses[keys[i]], rng.random()))
+    spot, edit = order[0], menu[order[0]].sample(rng)
+    for attempt in range(tries):
+        i = order[attempt % len(order)]
+        candidate = menu[i].sample(rng)
+        if space.fresh(arch, candidate):
+            spot, edit = i, candidate
+            break
+        space.duplicates_avoided += 1
+    uses[keys[spot]] += 1
+    space.claim_edit(arch, edit)
+    return edit

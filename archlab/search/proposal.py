@@ -13,8 +13,10 @@ class SearchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    population: int = Field(20, ge=2)  # P of regularized evolution (aging population)
-    tournament: int = Field(5, ge=1)  # S of regularized evolution
+    # P and S of regularized evolution (the aging population, the tournament). None: scaled to
+    # the evaluation budget on trees (see evolution.population_for), 20 and 5 on a closed cell space.
+    population: int | None = Field(None, ge=2)
+    tournament: int | None = Field(None, ge=1)
     # Random edits per random proposal (and evolution's warm-up). None: 1 on trees, and on a
     # closed cell space one per slot, so random search samples cells near uniformly.
     random_walk: int | None = Field(None, ge=1)
@@ -24,10 +26,12 @@ class SearchConfig(BaseModel):
     seeds_first: bool = True  # evaluate each seed architecture as it is before editing
     kinds: list[str] | None = None  # edit kinds the search may use (None: all legal ones; a cell space's own kind)
     pareto_cost: str = "params"
-    stages: bool = True  # agentic on sequence trees: grow a conv front first (see stages.py)
-    # Agentic: narrow the coder's menu to the kinds of change that improved most (UCB). None: on,
-    # except on a cell space without restarts, where climbing from the top-k with a narrowed
-    # menu hid the second edit a local optimum needed.
+    # Agentic on trees: the most entries of the coder's menu (every kind of move on it, see
+    # agentic_menu.py); the coder's prompt shows at most 40.
+    menu_limit: int = Field(40, ge=1)
+    # Local search (agentic on a cell space): narrow the coder's menu to the kinds of change that
+    # improved most (UCB). None: on, except on a cell space without restarts, where climbing from
+    # the top-k with a narrowed menu hid the second edit a local optimum needed.
     focus: bool | None = None
     # Agentic as local search with restarts: climb from the best result of the current climb
     # (a fresh neighbour each step, the coder choosing which); when every neighbour of it has

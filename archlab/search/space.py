@@ -1,28 +1,36 @@
 """The moves a search may make, and which structures it has already paid for.
 
-Shared by every strategy: the legal menu of a tree (memoised: enumeration is pure),
-the structural hash of the child an edit makes (memoised), and the set of structures
-seen or claimed, so no strategy offers a structure twice. A closed cell space (every
-seed is one node of a cell-space op) is recognised here from the op table, never by
-a benchmark's name: there the only moves are the space's own edit kind.
+Shared by every strategy, so random, evolution and agentic draw from one move set: the
+legal menu of a tree (memoised: enumeration is pure), the structural hash of the child an
+edit makes (memoised), and the set of structures seen or claimed, so no strategy offers a
+structure twice. On trees the menu holds the macro moves too (stem, downsample, deepen,
+widen, make_room: the coarse steps that build a convolutional front in one move) and,
+under a parameter cap, only entries whose every value gives a child within it
+(`tools.SizeBudget`). A closed cell space (every seed is one node of a cell-space op) is
+recognised here from the op table, never by a benchmark's name: there the only moves are
+the space's own edit kind, as before.
 """
 
 from __future__ import annotations
 
 from archlab import tools
-from archlab.tools import Arch, CellSpace, Edit
+from archlab.tools import Arch, CellSpace, Edit, SizeBudget
 
 
 class MoveSpace:
     """Legal menus, children's hashes and the structures seen, for one search."""
 
-    def __init__(self, seeds: list[Arch], input_shape: tuple[int, ...], kinds: list[str] | None) -> None:
+    def __init__(self, seeds: list[Arch], input_shape: tuple[int, ...], kinds: list[str] | None,
+                 budget: SizeBudget | None = None) -> None:
         self.input_shape = tuple(input_shape)
         spaces = {tools.cell_space(arch) for arch in seeds}
         # A cell search space is closed under its own edits only: other edits would leave the
         # space (a lookup table answers only inside it).
         self.cell: CellSpace | None = next(iter(spaces)) if len(spaces) == 1 else None
         self.kinds = kinds or ([self.cell.edit_kind] if self.cell is not None else None)
+        # Trees: plain and macro moves, narrowed to the cap. A cell space: its menus as ever.
+        self.macros = self.cell is None
+        self.budget = budget if self.cell is None else None
         self.duplicates_avoided = 0  # draws redone because they gave a structure already seen
         self._seen: set[str] = set()  # structures observed, claimed or already proposed as a default
         self._menus: dict[str, list[Edit]] = {}  # arch JSON -> legal menu
@@ -32,10 +40,12 @@ class MoveSpace:
         """The legal menu of `arch` (with a crossover donor: not memoised)."""
         allowed = kinds or self.kinds
         if donor is not None:
-            return tools.legal_edits(arch, self.input_shape, donor=donor, kinds=allowed)
+            return tools.legal_edits(arch, self.input_shape, donor=donor, kinds=allowed, macros=self.macros,
+                                     budget=self.budget)
         key = arch.model_dump_json()  # not the hash: equivalent cells have different menus
         if key not in self._menus:
-            self._menus[key] = tools.legal_edits(arch, self.input_shape, kinds=allowed)
+            self._menus[key] = tools.legal_edits(arch, self.input_shape, kinds=allowed, macros=self.macros,
+                                                 budget=self.budget)
         return self._menus[key]
 
     def child_hash(self, arch: Arch, edit: Edit) -> str:

@@ -54,7 +54,9 @@ def test_git_has_one_commit_per_experiment_and_tags_the_best(tmp_path, settings,
     records = load_records(Workspace(tmp_path / "c"))
     per_exp = [m for m in messages if m.startswith("e0")]
     assert sorted(m.split(":")[0] for m in per_exp) == [r["id"] for r in records]
-    best = max((r for r in records if r["result"]["status"] == "ok"), key=lambda r: r["result"]["val_accuracy"])
+    # the best by validation, a full-fidelity result outranking a shorter one (like with like)
+    best = max((r for r in records if r["result"]["status"] == "ok"),
+               key=lambda r: (r["result"]["fidelity"] >= 1.0, r["result"]["val_accuracy"]))
     assert summary.best is not None and summary.best.id == best["id"]
     tagged = repo.tags["best"].commit
     assert f"experiments/{best['id']}/record.json" in [d.b_path for d in tagged.diff(tagged.parents[0])]

@@ -161,3 +161,13 @@ def test_real_arch_objects_from_tools(memory):
     assert [row["id"] for row in near] == ["e0002", "e0001"]
     assert near[0]["edit"] == edit.describe()
     assert memory.lookup(tools.arch_hash(tools.apply(seed, edit)), 1.0).val_accuracy == 0.8
+
+
+def test_principles_are_filtered_by_the_inputs_tensor_kind(memory):
+    goal = "a convolutional front to beat the mlp on signals and images"
+    for kind in ("seq", "image"):
+        rows = memory.principles_for(goal, k=3, tensor_kind=kind)
+        assert rows[0]["name"] == "conv-front" and all(not r["applies_to"] or kind in r["applies_to"] for r in rows)
+    vector = memory.principles_for(goal, k=3, tensor_kind="vector")
+    assert vector and "conv-front" not in [r["name"] for r in vector]  # no convolution over feature columns
+    assert all(not r["applies_to"] or "vector" in r["applies_to"] for r in vector)

@@ -56,9 +56,14 @@ def test_every_default_is_a_filled_legal_menu_entry_that_applies(strategy):
             child = p.parent_arch
         else:
             assert p.default.is_filled and p.menu
-            assert all(m.kind == p.edit_kind and m.path == p.path for m in p.menu)
+            assert (p.default.kind, p.default.path) == (p.edit_kind, p.path)
+            if strategy != "agentic":  # the coder's menu spans every kind; the others name one move
+                assert all(m.kind == p.edit_kind and m.path == p.path for m in p.menu)
+            legal = tools.legal_edits(p.parent_arch, MLP_SHAPE, macros=True)
+            assert all(m in legal for m in p.menu if m.kind != "crossover")  # crossovers need a donor
             assert any(p.default == m.fill({k: p.default.fixed[k] for k in m.free})
-                       for m in p.menu if all(p.default.fixed.get(k) == v for k, v in m.fixed.items()))
+                       for m in p.menu if (m.kind, m.path) == (p.edit_kind, p.path)
+                       and all(p.default.fixed.get(k) == v for k, v in m.fixed.items()))
             child = tools.apply(p.parent_arch, p.default)
             assert tools.validate(child, MLP_SHAPE) == []
         backbone.observe(f"e{step + 1:04d}", child, fake_result(child))

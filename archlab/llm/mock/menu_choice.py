@@ -1,10 +1,15 @@
-"""The mock's menu choice: a seeded pick from the prompt's MENU, weighted by EVIDENCE and DIRECTION.
+"""The mock's menu choice: a seeded pick from the prompt's MENU, weighted by EVIDENCE, DIRECTION
+and PRINCIPLES.
 
 It behaves like a cautious model that learns from the memory: menu entries
 similar to past edits that raised validation accuracy are favoured, those like
 edits that hurt are avoided, and the direction's favoured kinds get a bonus.
-Free parameters are drawn from their domains, reusing a value that helped before
-when it is still legal.
+The design principles retrieved for the task (the knowledge room's library) say
+which kinds of move tend to work, preferred first: an entry of a kind they
+recommend weighs up to `PRIOR + 1` times as much, in their order (principles.py),
+and the evidence still overrides them (an edit like one that hurt is avoided
+whatever the principles say). Free parameters are drawn from their domains,
+reusing a value that helped before when it is still legal.
 """
 
 from __future__ import annotations
@@ -16,8 +21,14 @@ from functools import lru_cache
 
 from archlab.llm.mock.blocks import json_block
 from archlab.llm.mock.menu_lines import parse_menu
+from archlab.llm.mock.principles import Recommendation, recommendations, support
 
 _WORD = re.compile(r"[a-z_]+[0-9]*d?")
+_LETTERS = re.compile(r"[a-z]+")
+# How much a principle's first recommendation multiplies an entry's weight (minus one): strong
+# enough that a model told "a conv front first" mostly takes it, weak enough that evidence of
+# edits like it hurting (a factor down to e^-4) still turns it away.
+PRIOR = 6.0
 
 
 def _words(text: str) -> frozenset[str]:
@@ -64,7 +75,20 @@ def _sample(domain, rng: random.Random):
     return round(rng.uniform(low, high), 4)
 
 
-def _weights(menu: list[dict], evidence: list[dict], direction: dict) -> list[float]:
+def _subject(entry: dict) -> set[str]:
+    """What an entry acts on, as words (its op and parameter: `conv`, `out`, `channels`)."""
+    fixed = entry.get("fixed") or {}
+    return set(_LETTERS.findall(f"{fixed.get('op') or ''} {fixed.get('param') or ''}".lower()))
+
+
+def _principled(menu: list[dict], recs: list[Recommendation]) -> list[float]:
+    """Each entry's factor from the principles; all 1.0 when they do not tell the entries apart."""
+    factors = [1.0 + PRIOR * support(str(entry.get("kind")), _subject(entry), recs)[0] for entry in menu]
+    return factors if len(set(factors)) > 1 else [1.0] * len(menu)
+
+
+def _weights(menu: list[dict], evidence: list[dict], direction: dict,
+             recs: list[Recommendation] | None = None) -> list[float]:
     favour = set(direction.get("favour_kinds") or [])
     avoid = set(direction.get("avoid_kinds") or [])
     favour_ops = set(direction.get("favour_ops") or [])
@@ -91,6 +115,9 @@ def _weights(menu: list[dict], evidence: list[dict], direction: dict) -> list[fl
             weight *= 2.0
         weight *= _capacity(entry)
         weights.append(weight)
+    factors = _principled(menu, recs or [])
+    if any(f != 1.0 for f in factors):  # otherwise untouched: the same draws as a prompt without principles
+        weights = [w * f for w, f in zip(weights, factors)]
     return weights
 
 
@@ -127,7 +154,8 @@ def answer(prompt: str, rng: random.Random) -> dict:
     direction = json_block(prompt, "DIRECTION", {}) or {}
     if not menu:
         return {"choice": "", "params": {}, "rationale": "the prompt holds no menu"}
-    entry = rng.choices(menu, weights=_weights(menu, evidence, direction), k=1)[0]
+    recs = recommendations(prompt)
+    entry = rng.choices(menu, weights=_weights(menu, evidence, direction, recs), k=1)[0]
     similar = sorted(evidence, key=lambda item: -_similarity(entry, item))[:1]
     if similar and similar[0].get("child_val_accuracy") is not None and similar[0].get("parent_val_accuracy") is not None:
         delta = similar[0]["child_val_accuracy"] - similar[0]["parent_val_accuracy"]
@@ -136,6 +164,10 @@ def answer(prompt: str, rng: random.Random) -> dict:
         reason = "no close evidence; exploring"
     if entry.get("kind") in set(direction.get("favour_kinds") or []):
         reason += f"; the direction favours {entry['kind']}"
+    strength, why = support(str(entry.get("kind")), _subject(entry), recs)
+    if why is not None and len(set(_principled(menu, recs))) > 1:
+        reason += f"; principle {why.principle} recommends {why.kind}" + ("" if strength >= why.strength else
+                                                                         " (on another part of the network)")
     return {"choice": entry["id"], "params": _fill(entry, evidence, rng), "rationale": reason}
 
 

@@ -9,6 +9,10 @@ first (v1) layout, from frozen copies of those templates (prompts_v1/), rebuilt 
 the content the current prompt carries: the same request gives the same key, hence
 the same choice, whichever layout it came in. A prompt that still holds the v1 MENU
 JSON block is its own key, as before.
+
+The PRINCIPLES section (design priors quoted from the knowledge room's library) is left
+out of every key: it is library text, not the request, so adding it to a prompt changed
+no draw of the mock (what it reads from the section weighs its choice, principles.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import jinja2
 
 from archlab.llm.mock.blocks import json_block, task_marker
 from archlab.llm.mock.menu_lines import parse_menu
+from archlab.llm.mock.principles import section_span
 
 _PARENT = re.compile(r"^PARENT \(PyTorch\):\n```python\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
 _CONSTRAINTS = "Constraints: "
@@ -118,6 +123,11 @@ def as_v1(messages: list[dict]) -> list[dict]:
     return system + [{"role": "user", "content": coder_prompt_v1(contents[at])}] + list(messages[at + 1 :])
 
 
+def _without_principles(text: str) -> str:
+    span = section_span(text)
+    return text if span is None else text[: span[0]] + text[span[1]:]
+
+
 def key_text(messages: list[dict]) -> str:
     """The text the mock's generator is seeded from for this conversation."""
-    return "\n".join(str(m.get("content") or "") for m in as_v1(messages))
+    return "\n".join(_without_principles(str(m.get("content") or "")) for m in as_v1(messages))
