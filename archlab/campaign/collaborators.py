@@ -201,9 +201,6 @@ def own_experiments(ws: Workspace) -> list[ExperimentRecord]:
     return [ExperimentRecord.model_validate(ws.read_record_json(exp)) for exp in ws.finished_ids()]
 
 
-BACKGROUND_WRITES = 100  # rows a lightweight campaign hands its memory's writer thread at once
-
-
 def open_campaign_memory(root: Path, settings: CampaignSettings, *, owner: str | None = None,
                          own: list[ExperimentRecord] | None = None) -> ExperimentMemory:
     """The campaign's memory. An embedded folder is held until `close` (another campaign on it waits,
@@ -225,9 +222,7 @@ def open_campaign_memory(root: Path, settings: CampaignSettings, *, owner: str |
     if settings.lightweight:
         from archlab.knowledge.write_behind import WriteBehindMemory
 
-        # An embedded folder is read in process meanwhile (write_behind.py): its writes go on in
-        # a background thread, BACKGROUND_WRITES rows at a time, off the campaign's critical path.
-        return WriteBehindMemory(memory, own=own or [], background=BACKGROUND_WRITES if memory.exclusive else None)
+        return WriteBehindMemory(memory, own=own or [])
     return memory
 
 

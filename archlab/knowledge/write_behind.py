@@ -28,20 +28,12 @@ batches, and `lookup` still reads it). One thing no index can copy: where rows
 tie exactly at the edge of a candidate pool (`similar` first fetches the nearest
 few by structure and by text), Chroma keeps those its graph happens to reach
 first; here the lower keys are kept.
-
-With `background` (a number of records) the pending rows are handed, that many at a
-time, to one writer thread while the campaign goes on, so the batch written at `close`
-is small instead of the whole campaign. Nothing reads Chroma meanwhile without waiting:
-`flush`, `close` and every query that goes to Chroma first wait for the writer (and
-raise what it raised). A kill loses at most the rows not yet written, which the campaign
-folder holds and `open_memory` indexes again.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -59,14 +51,10 @@ class WriteBehindMemory:
     """Wraps a `Memory`: `add` is deferred, `lookup` sees pending rows, anything else flushes first;
     with `own`, `similar` and `best` are answered from the campaign's own experiments, in process."""
 
-    def __init__(self, memory: Memory, batch: int = 512, own: Iterable[ExperimentRecord] | None = None,
-                 background: int | None = None) -> None:
+    def __init__(self, memory: Memory, batch: int = 512, own: Iterable[ExperimentRecord] | None = None) -> None:
         self.memory = memory
         self.batch = batch
-        self.background = background  # hand this many pending rows to the writer thread at once
         self._pending: list[ExperimentRecord] = []
-        self._writer: ThreadPoolExecutor | None = None
-        self._writing: list[Future[int]] = []
         self.own: OwnExperiments | None = None
         if own is not None:
             self.own = OwnExperiments(memory.embedder)
@@ -84,22 +72,6 @@ class WriteBehindMemory:
         self._pending.append(record)
         if len(self._pending) >= self.batch:
             self.flush()
-        elif self.background is not None and len(self._pending) >= self.background:
-            self._write_in_background()
-
-    def _write_in_background(self) -> None:
-        """Hand the pending rows to the writer thread (one batch in flight at a time)."""
-        self._wait_for_writer()
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="memory-writer")
-        pending, self._pending = self._pending, []
-        self._writing.append(self._writer.submit(self.memory.add_many, pending))
-
-    def _wait_for_writer(self) -> None:
-        """Until every handed batch is written; re-raises a failed write."""
-        writing, self._writing = self._writing, []
-        for future in writing:
-            future.result()
 
     def similar(self, arch: Any = None, text: str | None = None, k: int = 5, **filters: Any) -> list[dict[str, Any]]:
         if self.own is not None and not filters:
@@ -120,7 +92,6 @@ class WriteBehindMemory:
         return len(records)
 
     def flush(self) -> None:
-        self._wait_for_writer()
         if self._pending:
             pending, self._pending = self._pending, []
             self.memory.add_many(pending)
@@ -130,7 +101,6 @@ class WriteBehindMemory:
         snapshot on an embedded folder; a server is asked, since others may have written it)."""
         if self.results is not None:
             return self.results.lookup(arch_hash, fidelity, task)
-        self._wait_for_writer()  # rows handed to the writer are no longer pending
         stored = self.memory.lookup(arch_hash, fidelity, task)
         candidates = [] if stored is None else [(stored.status != "ok", _STORED, stored)]
         for record in self._pending:
@@ -148,12 +118,8 @@ class WriteBehindMemory:
         return best if best.cached else best.model_copy(update={"cached": True})
 
     def close(self) -> None:
-        try:
-            self.flush()
-        finally:
-            if self._writer is not None:
-                self._writer.shutdown(wait=True)
-            self.memory.close()
+        self.flush()
+        self.memory.close()
 
     def __getattr__(self, name: str) -> Any:
         """Every other query sees what was added: flush, then ask the memory."""

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,28 +51,3 @@ def test_every_lookup_matches_an_immediately_written_memory(tmp_path_factory, st
                 h = record(0, arch, ok(0)).arch_hash
                 for fidelity in (1.0, 0.25):
                     assert later.lookup(h, fidelity) == now.lookup(h, fidelity)
-
-
-def test_background_writes_are_all_there_after_a_query_or_close(tmp_path: Path):
-    with Memory(path=tmp_path / "index", embedder="hashing") as inner:
-        memory = WriteBehindMemory(inner, background=2)
-        added = [record(n, ARCHS[n % 3], ok(0.5 + n / 100)) for n in range(1, 6)]
-        for rec in added:
-            memory.add(rec)
-        assert memory.count() == 5  # a query to Chroma waits for the writer, then flushes the rest
-        memory.add(record(6, ARCHS[0], ok(0.9)))
-        memory.close()
-    with Memory(path=tmp_path / "index", embedder="hashing") as reopened:
-        assert reopened.count() == 6
-
-
-def test_a_failed_background_write_is_raised_not_lost(tmp_path: Path):
-    class Broken(Memory):
-        def add_many(self, records):
-            raise OSError("disk full")
-
-    with Broken(path=tmp_path / "index", embedder="hashing") as inner:
-        memory = WriteBehindMemory(inner, background=1)
-        memory.add(record(1, ARCHS[0], ok(0.5)))
-        with pytest.raises(OSError, match="disk full"):
-            memory.flush()
