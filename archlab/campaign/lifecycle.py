@@ -221,7 +221,7 @@ def _finish(c: Collaborators, state: CampaignState, recorder: Recorder, orchestr
     if settings.lightweight:  # no commit per experiment: one commit holds them all
         finals.append("experiments")
     ws.commit(finals, f"Campaign {state.status}: {state.stop_reason}")
-    tag_best(ws)
+    tag_best(ws, records)  # the records read above: nothing was added since
     ws.close()
 
 

@@ -3,8 +3,10 @@ rendered on demand.
 
 A full campaign writes `experiments/<id>/model.py` as it goes. A lightweight one (lookup-table
 benchmarks: hundreds of proposals a second) does not: rendering a tree costs more than the
-rest of its bookkeeping, and the source is a pure function of `arch.json` and the task's
+rest of its bookkeeping, and the source is a pure function of the tree and the task's
 input shape, so `archlab show` and `archlab export` render it from there when they need it.
+Nor does it write `arch.json` (creating a file cost more than the rest of a lookup step): its
+tree is the `arch` of `record.json`, which `experiment_arch` reads where `arch.json` is absent.
 """
 
 from __future__ import annotations
@@ -25,13 +27,22 @@ def render_source(arch: Arch, input_shape: tuple[int, ...], num_classes: int) ->
 
 def model_source(ws: Workspace, exp: str) -> str:
     """The experiment's `model.py`: the file when the campaign wrote one, else rendered from its
-    `arch.json` for the campaign's task (the same text the campaign would have written)."""
+    tree (`experiment_arch`) for the campaign's task (the same text the campaign would have written)."""
     written = ws.experiment_dir(exp) / "model.py"
     if written.is_file():
         return written.read_text(encoding="utf-8")
     from archlab.sandbox import load_task
 
-    arch = Arch.model_validate_json((ws.experiment_dir(exp) / "arch.json").read_text(encoding="utf-8"))
+    arch = experiment_arch(ws, exp)
     stored = ws.load_state().settings.get("cache_dir")  # where the campaign's data lives
     task = load_task(ws.load_spec().task, stored)
     return render_source(arch, task.input_shape, task.num_classes)
+
+
+def experiment_arch(ws: Workspace, exp: str) -> Arch:
+    """The experiment's tree: its `arch.json`, or (a lightweight campaign writes none) the `arch`
+    of its `record.json`."""
+    path = ws.experiment_dir(exp) / "arch.json"
+    if path.is_file():
+        return Arch.model_validate_json(path.read_text(encoding="utf-8"))
+    return Arch.model_validate(ws.read_record_json(exp)["arch"])

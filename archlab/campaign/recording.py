@@ -52,10 +52,11 @@ class Recorder:
             except SpendStop as stop:  # the result stays; the loop stops at its next budget check
                 text, insights = f"(no analysis: {stop})", []
             record = record.model_copy(update={"analysis": text, "insights": insights})
-        files = {"record.json": record.model_dump_json(indent=2) + "\n",
-                 "arch.json": candidate.arch.model_dump_json(indent=2) + "\n"}
-        if not self.lightweight:  # lightweight: rendered on demand (model_files.py), from arch.json
-            files["model.py"] = render_source(candidate.arch, self.c.task.input_shape, self.c.task.num_classes)
+        files = {"record.json": record.model_dump_json(indent=2) + "\n"}
+        if not self.lightweight:  # lightweight: the tree is record.json's `arch`, model.py rendered on demand
+            files["arch.json"] = candidate.arch.model_dump_json(indent=2) + "\n"  # (model_files.py): a
+            files["model.py"] = render_source(  # file fewer per experiment, which cost more than the rest
+                candidate.arch, self.c.task.input_shape, self.c.task.num_classes)
         self.c.workspace.write_experiment(candidate.exp_id, files)
         self.c.memory.add(plain)
         for text in record.insights:

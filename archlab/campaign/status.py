@@ -145,9 +145,10 @@ def best_message(pick: Pick) -> str:
     return f"best: {pick.id} val {100 * (pick.val_accuracy or 0):.2f}% (one run, fidelity {pick.fidelity:g})"
 
 
-def tag_best(ws: Workspace) -> None:
-    """Move the `best` tag to the campaign's best by the one rule (after the final commit, every mode)."""
-    pick = campaign_best(load_records(ws))
+def tag_best(ws: Workspace, records: list[dict[str, Any]] | None = None) -> None:
+    """Move the `best` tag to the campaign's best by the one rule (after the final commit, every mode);
+    `records`: the campaign's records when the caller has just read them (else read here)."""
+    pick = campaign_best(load_records(ws) if records is None else records)
     if pick is not None:
         ws.tag_best(pick.id, best_message(pick))
 

@@ -72,6 +72,7 @@ class Cassette:
         self._lock = threading.Lock()
         self._queues: dict[tuple[str, str, str], deque[Exchange]] = defaultdict(deque)
         self.loaded = 0
+        self._folder_made = False
         if self.path.exists():
             self._load()
 
@@ -109,7 +110,9 @@ class Cassette:
         """Write one exchange; flushed at once so a killed campaign keeps what it paid for."""
         line = exchange.model_dump_json() + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._folder_made:  # once: a mkdir per exchange cost more than the write
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._folder_made = True
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(line)
                 handle.flush()

@@ -75,6 +75,7 @@ def test_export_renders_a_lightweight_campaigns_source_as_a_full_one_writes_it(t
     assert run_campaign(spec, tmp_path / "light", LIGHT).status == "done"
     light_ws, full_ws = Workspace.open(tmp_path / "light"), Workspace.open(tmp_path / "full")
     assert not (light_ws.experiment_dir("e0002") / "model.py").exists()  # not written as it went
+    assert not (light_ws.experiment_dir("e0002") / "arch.json").exists()  # the tree is in record.json
     written = (full_ws.experiment_dir("e0002") / "model.py").read_text(encoding="utf-8")
     assert model_source(light_ws, "e0002") == written
     assert main(["export", str(tmp_path / "light"), "e0002", "--out", str(tmp_path / "m.py")]) == 0

@@ -10,6 +10,7 @@ import), calibrated to within about 5% of a BPE count on archlab prompts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -42,9 +43,16 @@ def prompt_text(messages: list[dict]) -> str:
 def count_tokens(text: str) -> int:
     """Approximate BPE tokens: word pieces of up to 7 characters, punctuation runs of up to 3.
 
-    Calibrated on archlab prompts: within about 5% of litellm's gpt-4o-mini count.
+    Calibrated on archlab prompts: within about 5% of litellm's gpt-4o-mini count. No piece
+    spans a line break (a newline is whitespace), so the count is the sum over lines, and
+    lines repeat from prompt to prompt (system text, menus): each distinct line is counted once.
     """
-    return len(_PIECE.findall(text))
+    return sum(_line_tokens(line) for line in text.split("\n"))
+
+
+@functools.lru_cache(maxsize=65536)
+def _line_tokens(line: str) -> int:
+    return len(_PIECE.findall(line))
 
 
 def seeded_rng(seed: int, text: str) -> random.Random:

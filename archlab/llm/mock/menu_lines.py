@@ -177,12 +177,24 @@ def _copied(domain: Any) -> Any:
 
 @lru_cache(maxsize=16)
 def _parsed_menu(lines: tuple[str, ...]) -> tuple[dict, ...]:
-    sets: dict[str, list] = {}
+    set_lines: tuple[str, ...] = ()
     entries = []
     for line in lines:
         if _SET.match(line):
-            name, values = parse_set_line(line)
-            sets[name] = values
+            set_lines += (line,)
+            _value_sets(set_lines)  # a malformed set line fails here, where it stands
         else:
-            entries.append(parse_menu_line(line, sets))
+            entries.append(_parsed_entry(line, set_lines))
     return tuple(entries)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_entry(line: str, set_lines: tuple[str, ...]) -> dict:
+    """One entry line, given the set lines above it. Cached by line: a climb's menus differ by a
+    few entries from prompt to prompt, so most lines were parsed before (callers copy the dicts)."""
+    return parse_menu_line(line, _value_sets(set_lines))
+
+
+@lru_cache(maxsize=64)
+def _value_sets(set_lines: tuple[str, ...]) -> dict[str, list]:
+    return dict(parse_set_line(line) for line in set_lines)
