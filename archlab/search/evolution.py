@@ -5,6 +5,8 @@ every strategy's random edit); random proposals while the population fills up.
 P and S scale with the evaluation budget (`population.population_for`), so a short campaign is not
 spent on its warm-up: with P = 20, a 30-evaluation campaign trained 20 random samples and
 evolved only 10 children, and at that budget it could not be told apart from random search.
+When P scales, S is half of P (not Real et al.'s quarter): a quarter of a small population is a
+tournament of two, too weak a selection to beat random search's uniform parent (see population.py).
 """
 
 from __future__ import annotations

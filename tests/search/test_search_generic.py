@@ -67,8 +67,8 @@ def _score(arch) -> Result:
 
 
 def test_evolution_population_scales_with_the_budget():
-    assert population_for(30) == (6, 2) and population_for(60) == (12, 3)
-    assert population_for(1000) == (20, 5) and population_for(None) == (20, 5)
+    assert population_for(30) == (6, 3) and population_for(60) == (12, 6)
+    assert population_for(1000) == (20, 10) and population_for(None) == (20, 5)
     search = make_strategy("evolution", 0, [tools.seeds.mlp()], (40,), max_evals=30)
     notes = [search.propose(i).note for i in range(1)]
     for step in range(12):
@@ -76,7 +76,7 @@ def test_evolution_population_scales_with_the_budget():
         child = p.parent_arch if p.default is None else tools.apply(p.parent_arch, p.default)
         search.observe(f"e{step + 1:04d}", child, _score(child))
         notes.append(p.note)
-    assert sum("warm-up" in n for n in notes) <= 6 and any("tournament of 2" in n for n in notes)
+    assert sum("warm-up" in n for n in notes) <= 6 and any("tournament of 3" in n for n in notes)
 
 
 @pytest.mark.parametrize("shape", [(1, 40), (1, 12, 12)], ids=["sequence", "image"])
