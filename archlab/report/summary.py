@@ -12,7 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from archlab.records import BEST_RULE, Pick, Scored, confirmation_source, rank_candidates
+from archlab.records import Pick, Scored, confirmation_source, rank_candidates
 from archlab.report.loader import CampaignView, ExperimentView
 
 

@@ -23,7 +23,7 @@ from archlab.errors import one_line
 from archlab.records import Result
 from archlab.sandbox import jail
 from archlab.sandbox.costs import used_mined
-from archlab.sandbox.data import DataError, hold_out, load_splits, save_label_free
+from archlab.sandbox.data import hold_out, load_splits, save_label_free
 from archlab.sandbox.grading import Grader, Labels
 from archlab.sandbox.jail import Launch
 from archlab.sandbox.process import WorkerStartError
