@@ -5,8 +5,9 @@ A full campaign writes `experiments/<id>/model.py` as it goes. A lightweight one
 benchmarks: hundreds of proposals a second) does not: rendering a tree costs more than the
 rest of its bookkeeping, and the source is a pure function of the tree and the task's
 input shape, so `archlab show` and `archlab export` render it from there when they need it.
-Nor does it write `arch.json` (creating a file cost more than the rest of a lookup step): its
-tree is the `arch` of `record.json`, which `experiment_arch` reads where `arch.json` is absent.
+Nor does it write an experiment folder at all (creating a file cost more than the rest of a
+lookup step): its record is a line of the records log (knowledge/record_log.py), and its tree
+is that record's `arch`, which `experiment_arch` reads where `arch.json` is absent.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def model_source(ws: Workspace, exp: str) -> str:
 
 def experiment_arch(ws: Workspace, exp: str) -> Arch:
     """The experiment's tree: its `arch.json`, or (a lightweight campaign writes none) the `arch`
-    of its `record.json`."""
+    of its record."""
     path = ws.experiment_dir(exp) / "arch.json"
     if path.is_file():
         return Arch.model_validate_json(path.read_text(encoding="utf-8"))

@@ -1,6 +1,7 @@
 """Folding one result in: the recording half of one experiment.
 
-analyst (full agentic runs) -> record.json, arch.json, model.py written atomically ->
+analyst (full agentic runs) -> record.json, arch.json, model.py written atomically (a lightweight
+campaign: one line of the records log) ->
 memory -> search.observe (or supersede, for a promotion) -> git commit, best tag.
 The loop calls these in proposal order, so the folder, the memory and the search see
 every experiment in the same order, live, on resume and on replay.
@@ -52,12 +53,13 @@ class Recorder:
             except SpendStop as stop:  # the result stays; the loop stops at its next budget check
                 text, insights = f"(no analysis: {stop})", []
             record = record.model_copy(update={"analysis": text, "insights": insights})
-        files = {"record.json": record.model_dump_json(indent=2) + "\n"}
-        if not self.lightweight:  # lightweight: the tree is record.json's `arch`, model.py rendered on demand
-            files["arch.json"] = candidate.arch.model_dump_json(indent=2) + "\n"  # (model_files.py): a
-            files["model.py"] = render_source(  # file fewer per experiment, which cost more than the rest
-                candidate.arch, self.c.task.input_shape, self.c.task.num_classes)
-        self.c.workspace.write_experiment(candidate.exp_id, files)
+        if self.lightweight:  # one line of the records log (record_log.py); model.py rendered on demand
+            self.c.workspace.log_record(record.model_dump_json())
+        else:
+            self.c.workspace.write_experiment(candidate.exp_id, {
+                "record.json": record.model_dump_json(indent=2) + "\n",
+                "arch.json": candidate.arch.model_dump_json(indent=2) + "\n",
+                "model.py": render_source(candidate.arch, self.c.task.input_shape, self.c.task.num_classes)})
         self.c.memory.add(plain)
         for text in record.insights:
             self.c.memory.add_insight(text, self.campaign, {"exp_id": record.id})

@@ -19,6 +19,7 @@ import git
 
 from archlab.campaign.errors import UsageError
 from archlab.campaign.state import CampaignState
+from archlab.knowledge.record_log import RecordLog, log_path, read_log
 from archlab.records import CampaignSpec
 
 _ACTOR = git.Actor("archlab", "archlab@localhost")
@@ -68,6 +69,8 @@ class Workspace:
         self.cassette_path = self.llm_dir / "cassette.jsonl"
         self.usage_path = self.llm_dir / "usage.json"
         self.index_dir = self.root / "index"
+        self.log = RecordLog(log_path(self.root))  # a lightweight campaign's records (record_log.py)
+        self._logged: tuple[tuple[int, int], dict[str, dict[str, Any]]] | None = None  # (size, mtime): records
         self._repo: git.Repo | None = None
         self._state_lock = threading.Lock()  # the loop and the heartbeat both save the state
 
@@ -157,17 +160,37 @@ class Workspace:
             raise
         return final
 
+    def log_record(self, record_json: str) -> None:
+        """Append one finished record to the records log (a lightweight campaign's experiments)."""
+        self.log.append(record_json)
+
+    def logged_records(self) -> dict[str, dict[str, Any]]:
+        """The records log by id, read again only when the file changed."""
+        try:
+            stat = self.log.path.stat()
+        except FileNotFoundError:
+            return {}
+        signature = (stat.st_size, stat.st_mtime_ns)
+        if self._logged is None or self._logged[0] != signature:
+            self._logged = (signature, {record["id"]: record for record in read_log(self.log.path)})
+        return self._logged[1]
+
     def finished_ids(self) -> list[str]:
-        """Ids of complete experiment folders (temp folders are not experiments)."""
-        if not self.experiments.is_dir():
-            return []
-        ids = [p.name for p in self.experiments.iterdir()
-               if p.is_dir() and p.name.startswith("e") and p.name[1:].isdigit()
-               and (p / "record.json").is_file()]
+        """Ids of complete experiments: folders with a record.json (temp folders are not
+        experiments) and records in the log."""
+        ids = set(self.logged_records())
+        if self.experiments.is_dir():
+            ids.update(p.name for p in self.experiments.iterdir()
+                       if p.is_dir() and p.name.startswith("e") and p.name[1:].isdigit()
+                       and (p / "record.json").is_file())
         return sorted(ids, key=exp_number)
 
     def read_record_json(self, exp: str) -> dict[str, Any]:
-        return json.loads((self.experiment_dir(exp) / "record.json").read_text(encoding="utf-8"))
+        path = self.experiment_dir(exp) / "record.json"
+        logged = self.logged_records().get(exp)
+        if logged is not None and not path.is_file():
+            return logged
+        return json.loads(path.read_text(encoding="utf-8"))
 
     def clean_leftovers(self, keep_before: int) -> list[str]:
         """Remove temp folders and experiments past a gap (lost in-flight work)."""
@@ -176,9 +199,11 @@ class Workspace:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
         for exp in self.finished_ids():
-            if exp_number(exp) >= keep_before:
+            if exp_number(exp) >= keep_before and self.experiment_dir(exp).is_dir():
                 shutil.rmtree(self.experiment_dir(exp), ignore_errors=True)
                 removed.append(exp)
+        removed += self.log.keep({exp for exp in self.logged_records() if exp_number(exp) < keep_before})
+        self._logged = None
         return removed
 
     # ---- git ------------------------------------------------------------------------
@@ -215,13 +240,16 @@ class Workspace:
         return {item.name for item in tree["experiments"].trees}
 
     def tag_best(self, exp: str, message: str) -> None:
-        """Move the `best` tag to the commit that added experiment `exp`."""
-        commits = list(self.repo.iter_commits(paths=f"experiments/{exp}", max_count=1))
+        """Move the `best` tag to the commit that added experiment `exp` (a logged one: the
+        newest commit of the records log, which holds it)."""
+        held_in = self.experiment_dir(exp) if self.experiment_dir(exp).is_dir() else self.log.path
+        commits = list(self.repo.iter_commits(paths=held_in.relative_to(self.root).as_posix(), max_count=1))
         if not commits:
             return
         self.repo.create_tag("best", ref=commits[0], message=message, force=True)
 
     def close(self) -> None:
+        self.log.close()
         if self._repo is not None:
             self._repo.close()
             self._repo = None

@@ -1,6 +1,7 @@
 """Rebuilding the index from a campaign folder, the source of truth.
 
-`reindex` reads `DIR/experiments/*/record.json` (and `DIR/insights.json`) and
+`reindex` reads `DIR/experiments/*/record.json` and a lightweight campaign's
+`DIR/experiments/records.jsonl` (and `DIR/insights.json`) and
 writes them into a Memory. A corrupt file is skipped with a warning naming it;
 the rest loads. `open_memory` opens a campaign's memory and indexes whatever
 the folder holds that the index lacks, so a deleted index heals on its own.
@@ -13,13 +14,14 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from archlab.knowledge.embedders import TextEmbedder
 from archlab.errors import one_line
 from archlab.knowledge.errors import CorruptRecordWarning, KnowledgeError
 from archlab.knowledge.experiment import ExperimentRecord, read_record
 from archlab.knowledge.memory import Memory
+from archlab.knowledge.record_log import log_path, read_log
 
 
 class ReindexReport(BaseModel):
@@ -46,6 +48,13 @@ def read_records(campaign_dir: Path, report: ReindexReport) -> list[ExperimentRe
             records.append(read_record(path))
         except KnowledgeError as error:
             _warn_skip(report, path, str(error).removeprefix(f"{path}: "))
+    log = log_path(campaign_dir)  # a lightweight campaign's records (record_log.py)
+    for raw in read_log(log):
+        try:
+            records.append(ExperimentRecord.model_validate(raw))
+        except ValidationError as error:
+            _warn_skip(report, log, f"{raw['id']}: {one_line(error)}")
+    records.sort(key=lambda record: (len(record.id), record.id))
     report.records = len(records)
     return records
 

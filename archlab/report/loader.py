@@ -2,7 +2,8 @@
 
 The report is refreshed while the campaign runs, so this loader must tolerate a
 half-written folder: a missing spec, an experiment folder without its
-record.json yet (still in flight), a missing optional field. A record that
+record.json yet (still in flight), a missing optional field. A lightweight campaign's
+records are lines of `experiments/records.jsonl` instead (knowledge/record_log.py). A record that
 cannot be parsed is skipped with a warning naming the file, never guessed at.
 
 The knowledge room owns `ExperimentRecord`; the report reads record.json as a
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from archlab.errors import one_line
 from archlab.knowledge import Decision
+from archlab.knowledge.record_log import log_path, read_log
 from archlab.records import CampaignSpec, Result
 
 
@@ -225,14 +227,34 @@ def _load_experiment(folder: Path, view: CampaignView) -> ExperimentView | None:
         raw.setdefault("id", folder.name)
         if raw.get("arch") is None and (folder / "arch.json").is_file():
             raw["arch"] = _read_json(folder / "arch.json")
-        experiment = ExperimentView.model_validate(raw)
-    except (OSError, ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
+    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
         _warn_skip(view, record_path, one_line(exc, 300))
+        return None
+    experiment = _experiment_view(raw, record_path, view)
+    if experiment is None:
         return None
     code_file = folder / "model.py"
     if code_file.is_file():
         experiment.code = code_file.read_text(encoding="utf-8", errors="replace")
     return experiment
+
+
+def _experiment_view(raw: dict[str, Any], where: Path, view: CampaignView) -> ExperimentView | None:
+    try:
+        return ExperimentView.model_validate(raw)
+    except ValidationError as exc:
+        _warn_skip(view, where, one_line(exc, 300))
+        return None
+
+
+def _logged_experiments(path: Path, view: CampaignView) -> dict[str, ExperimentView]:
+    """A lightweight campaign's experiments, from its records log (no model.py: rendered on demand)."""
+    found = {}
+    for raw in read_log(log_path(path)):
+        experiment = _experiment_view(raw, log_path(path), view)
+        if experiment is not None:
+            found[experiment.id] = experiment
+    return found
 
 
 def _parse_usage(raw: Any) -> dict[str, AgentUsage]:
@@ -291,13 +313,15 @@ def load_campaign(campaign_dir: str | Path) -> CampaignView:
     experiments_dir = path / "experiments"
     folders = sorted((p for p in experiments_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
                      key=lambda p: (len(p.name), p.name)) if experiments_dir.is_dir() else []  # e9999 < e10000
+    found = _logged_experiments(path, view)
     for folder in folders:
         if not (folder / "record.json").is_file():
             view.in_flight.append(folder.name)
             continue
         experiment = _load_experiment(folder, view)
         if experiment is not None:
-            view.experiments.append(experiment)
+            found[experiment.id] = experiment
+    view.experiments = sorted(found.values(), key=lambda e: (len(e.id), e.id))  # e9999 < e10000
     view.insights = _load_optional(view, path / "insights.json", _parse_insights, [])
     view.usage = _load_optional(view, path / "llm" / "usage.json", _parse_usage, {})
     view.state = _load_optional(view, path / "state.json", lambda raw: raw if isinstance(raw, dict) else {}, {})

@@ -74,10 +74,13 @@ def tied(arch: Any, request: Any) -> Result:
 
 def tag_names(root: Path) -> str:
     """The experiment the git tag `best` names: its message, and the commit that added it (one commit per
-    experiment; a lightweight campaign commits them all at once)."""
+    experiment; a lightweight campaign commits them all at once, in its records log)."""
     tag = git.Repo(root).tags["best"]
     named = re.match(r"best: (e\d+) ", tag.tag.message).group(1)
     added = {Path(p).parts[1] for p in tag.commit.stats.files if p.startswith("experiments/")}
+    if "records.jsonl" in added:  # a lightweight campaign's experiments: lines of its records log
+        log = (tag.commit.tree / "experiments" / "records.jsonl").data_stream.read().decode()
+        added |= {json.loads(line)["id"] for line in log.splitlines() if line}
     assert named in added, added
     return named
 

@@ -1,6 +1,7 @@
-"""A lightweight campaign saves state.json only now and then and writes no model.py: a kill -9
-must still lose at most the in-flight evaluations (a resume decides as a straight run), and
-`archlab export` must still give the source the full campaign would have written."""
+"""A lightweight campaign saves state.json only now and then, writes its records as lines of one
+log and writes no model.py: a kill -9 (even one that cuts a line of the log short) must still
+lose at most the in-flight evaluations (a resume decides as a straight run), and `archlab
+export`, `show`, the report and reindex must still see every experiment."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import pytest
 from archlab.campaign import CampaignSettings, load_records, model_source, resume_campaign, run_campaign
 from archlab.campaign.workspace import Workspace
 from archlab.cli import main
+from archlab.knowledge import HashingEmbedder, Memory
+from archlab.knowledge.record_log import log_path, read_log
+from archlab.report import load_campaign
 from archlab.records import Budget, CampaignSpec
 
 TABLE = Path("/work/shared/data/nb201/nb201_cifar10.csv")
@@ -55,7 +59,7 @@ def test_a_kill_9_loses_at_most_the_in_flight_work(tmp_path):
                                                         os.environ.get("PYTHONPATH", "")])}
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path / "spec.json"), str(out)], env=env)
     deadline = time.monotonic() + 120
-    while not (out / "experiments" / "e0030").exists():  # well inside the run, between checkpoints
+    while len(read_log(log_path(out))) < 30:  # well inside the run, between checkpoints
         assert child.poll() is None, "the campaign ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.005)
@@ -63,6 +67,8 @@ def test_a_kill_9_loses_at_most_the_in_flight_work(tmp_path):
     child.wait()
     on_disk = len(Workspace.open(out).finished_ids())
     assert 30 <= on_disk < len(decisions(tmp_path / "straight"))
+    with log_path(out).open("a", encoding="utf-8") as log:  # as if the kill had cut a line short
+        log.write('{"id": "e0099", "arch": {"ro')
     summary = resume_campaign(out, LIGHT)
     assert summary.status == "done"
     assert decisions(out) == decisions(tmp_path / "straight")
@@ -74,8 +80,8 @@ def test_export_renders_a_lightweight_campaigns_source_as_a_full_one_writes_it(t
     assert run_campaign(spec, tmp_path / "full", full).status == "done"
     assert run_campaign(spec, tmp_path / "light", LIGHT).status == "done"
     light_ws, full_ws = Workspace.open(tmp_path / "light"), Workspace.open(tmp_path / "full")
-    assert not (light_ws.experiment_dir("e0002") / "model.py").exists()  # not written as it went
-    assert not (light_ws.experiment_dir("e0002") / "arch.json").exists()  # the tree is in record.json
+    assert not light_ws.experiment_dir("e0002").exists()  # no folder: one line of the records log
+    assert [r["id"] for r in read_log(log_path(tmp_path / "light"))] == light_ws.finished_ids()
     written = (full_ws.experiment_dir("e0002") / "model.py").read_text(encoding="utf-8")
     assert model_source(light_ws, "e0002") == written
     assert main(["export", str(tmp_path / "light"), "e0002", "--out", str(tmp_path / "m.py")]) == 0
@@ -87,3 +93,18 @@ def test_export_renders_a_lightweight_campaigns_source_as_a_full_one_writes_it(t
 def _code(source: str) -> str:
     """The file after its module docstring."""
     return source.split('"""', 2)[2]
+
+
+def test_show_the_report_and_reindex_read_a_lightweight_campaigns_records_log(tmp_path, capsys):
+    out = tmp_path / "light"
+    assert run_campaign(spec_for(6), out, LIGHT).status == "done"
+    ids = Workspace.open(out).finished_ids()
+    assert len(ids) >= 6 and not any(p.is_dir() for p in (out / "experiments").iterdir())
+    assert [e.id for e in load_campaign(out).experiments] == ids
+    assert main(["show", str(out), ids[-1]]) == 0
+    assert "parents: " in capsys.readouterr().out
+    memory = Memory(tmp_path / "index", embedder=HashingEmbedder())
+    try:
+        assert memory.reindex(out, fresh=True).records == len(ids)
+    finally:
+        memory.close()
