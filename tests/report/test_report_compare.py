@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archlab.report import ReportError, build_report, compare
+from archlab.report import ReportError, compare
 from demo_campaign import make_demo_campaign
 from report_helpers import read_records
 
