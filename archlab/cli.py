@@ -37,7 +37,7 @@ from archlab.campaign import (
     export_model,
     make_view,
     merge_options,
-    model_source,
+    model_sources,
     plan_spec,
     read_config,
     reindex_campaign,
@@ -317,11 +317,11 @@ def show(folder: Annotated[Path, typer.Argument()], exp_id: Annotated[str, typer
     typer.echo("metrics: " + ", ".join(f"{k}={result.get(k)}" for k in keys if result.get(k) is not None))
     if result.get("error"):
         typer.echo("error: " + result["error"].splitlines()[0])
-    code = model_source(ws, exp_id)  # a lightweight campaign's is rendered now
-    typer.echo("code (model.py):\n" + code)
     parent = next((p for p in record.get("parent_ids") or [] if p in ws.finished_ids()), None)
+    code, *parent_code = model_sources(ws, [exp_id] + ([parent] if parent else []))  # a lightweight
+    typer.echo("code (model.py):\n" + code)  # campaign's are rendered now, the task loaded once
     if parent:
-        before = model_source(ws, parent).splitlines(keepends=True)
+        before = parent_code[0].splitlines(keepends=True)
         diff = difflib.unified_diff(before, code.splitlines(keepends=True), f"{parent}/model.py", f"{exp_id}/model.py")
         typer.echo("diff against parent:\n" + "".join(diff))
     from archlab.report import decision_lines

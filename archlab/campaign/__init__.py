@@ -14,7 +14,7 @@ Public API (the CLI uses only this):
   each bad value one line naming its key and what it expects), `make_view` (live progress)
 - `reindex_campaign(dir, memory_dir=None, chroma_url=None, *, on_wait=None, wait_s=None)`,
   `serve_mock_model(host, port, fault_rate, *, api_key=None, invalid_rate=0.0)`
-- `model_source(ws, exp)`: an experiment's model.py (rendered on demand where a lightweight campaign wrote none)
+- `model_source(ws, exp)`: an experiment's model.py (rendered on demand where a lightweight campaign wrote none); `model_sources(ws, exps)`: several, the task loaded once
 
 Inside, one proposal goes: lifecycle.py (run/resume/replay) -> collaborators.py (`wire`:
 every room's object, built once) -> loop.py (`Orchestrator`: when) -> proposing.py
@@ -31,7 +31,7 @@ from archlab.campaign.export import export_model
 from archlab.campaign.lifecycle import replay_campaign, resume_campaign, run_campaign
 from archlab.campaign.services import reindex_campaign, serve_mock_model
 from archlab.campaign.live_view import make_view
-from archlab.campaign.model_files import model_source
+from archlab.campaign.model_files import model_source, model_sources
 from archlab.campaign.settings import CampaignSettings, LeaderboardRow, ProgressEvent
 from archlab.campaign.status import CampaignSummary, best_of, load_records, status_json, summarize
 from archlab.campaign.workspace import Workspace
@@ -53,6 +53,7 @@ __all__ = [
     "make_view",
     "merge_options",
     "model_source",
+    "model_sources",
     "plan_spec",
     "read_config",
     "reindex_campaign",

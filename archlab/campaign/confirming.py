@@ -15,7 +15,7 @@ from archlab.campaign.checks import load_checked_task
 from archlab.campaign.collaborators import Wiring, wire
 from archlab.campaign.confirmation import ConfirmationStage, begin, stage_spec
 from archlab.campaign.errors import UsageError
-from archlab.campaign.lifecycle import _commit_uncommitted, _recorded_prefix, _stored_settings
+from archlab.campaign.lifecycle import recover_prefix, stored_settings
 from archlab.campaign.report_refresh import refresh_report
 from archlab.campaign.settings import CampaignSettings, ProgressEvent
 from archlab.campaign.status import CampaignSummary, load_records, summarize, tag_best
@@ -40,11 +40,9 @@ def confirm_campaign(root: Path | str, settings: CampaignSettings | None = None,
         except ValueError as exc:
             first = str(exc).splitlines()
             raise UsageError(f"bad confirmation setting: {first[1] if len(first) > 1 else first[0]}") from None
-    settings = _stored_settings(state, settings)
+    settings = stored_settings(state, settings)
     task = load_checked_task(spec.task, settings)
-    prefix = _recorded_prefix(ws)
-    ws.clean_leftovers(keep_before=len(prefix) + 1)
-    _commit_uncommitted(ws, prefix, lightweight=settings.lightweight)
+    recover_prefix(ws, settings)
     previous = state.status
     begin(state, confirm, state.stop_reason)
     state.sessions += 1

@@ -76,16 +76,14 @@ def resume_campaign(root: Path | str, settings: CampaignSettings | None = None, 
     """Continue a stopped or killed campaign; budgets carry over, in-flight work is redone."""
     ws = Workspace.open(Path(root))
     spec, state = ws.load_spec(), ws.load_state()
-    settings = _stored_settings(state, settings)
+    settings = stored_settings(state, settings)
     running = state.live_owner()
     if running is not None:
         raise UsageError(f"{ws.root} is running now ({running.describe()}): wait for it to finish or stop it first")
     if state.status == "done":
         refresh_report(ws.root)
         return summarize(ws.root)
-    prefix = _recorded_prefix(ws)
-    ws.clean_leftovers(keep_before=len(prefix) + 1)
-    _commit_uncommitted(ws, prefix, lightweight=settings.lightweight)
+    prefix = recover_prefix(ws, settings)
     return _execute(ws, spec, state, settings, None, llm_mode="record", prefix=search_records(prefix), wiring=wiring)
 
 
@@ -105,7 +103,7 @@ def replay_campaign(root: Path | str, out_dir: Path | str | None = None,
     replay_spec = spec.model_copy(update={"confirm": confirm, "budget": spec.budget.model_copy(update={
         "max_evals": trained + reserved, "minutes": None, "max_tokens": None, "max_cost_usd": None})})
     out = Path(out_dir) if out_dir is not None else source.root.with_name(source.root.name + "-replay")
-    settings = _stored_settings(original, settings)
+    settings = stored_settings(original, settings)
     task = check_spec(replay_spec, settings, out)
     state = CampaignState(campaign=original.campaign or campaign_name(source.root), lag=original.lag,
                           settings=settings.stored(), replay_of=str(source.root))
@@ -245,7 +243,7 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _stored_settings(state: CampaignState, given: CampaignSettings | None) -> CampaignSettings:
+def stored_settings(state: CampaignState, given: CampaignSettings | None) -> CampaignSettings:
     """The stored settings, with only the runtime ones (callbacks, refresh) taken from `given`."""
     stored = CampaignSettings.model_validate(state.settings) if state.settings else CampaignSettings()
     if given is None:
@@ -253,6 +251,16 @@ def _stored_settings(state: CampaignState, given: CampaignSettings | None) -> Ca
     runtime = {name: getattr(given, name) for name in _RUNTIME_ONLY}
     runtime.update({k: getattr(given, k) for k in _RESUME_MAY_CHANGE if k in given.model_fields_set})
     return stored.model_copy(update=runtime)
+
+
+def recover_prefix(ws: Workspace, settings: CampaignSettings) -> list[dict[str, Any]]:
+    """A stopped or killed campaign's records made whole again before it goes on: the recorded
+    prefix (work past it was in flight and is removed) and a commit for any experiment a kill -9
+    left uncommitted. Used by resume and by `archlab confirm`."""
+    prefix = _recorded_prefix(ws)
+    ws.clean_leftovers(keep_before=len(prefix) + 1)
+    _commit_uncommitted(ws, prefix, lightweight=settings.lightweight)
+    return prefix
 
 
 def _recorded_prefix(ws: Workspace) -> list[dict[str, Any]]:

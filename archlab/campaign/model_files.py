@@ -29,15 +29,26 @@ def render_source(arch: Arch, input_shape: tuple[int, ...], num_classes: int) ->
 def model_source(ws: Workspace, exp: str) -> str:
     """The experiment's `model.py`: the file when the campaign wrote one, else rendered from its
     tree (`experiment_arch`) for the campaign's task (the same text the campaign would have written)."""
-    written = ws.experiment_dir(exp) / "model.py"
-    if written.is_file():
-        return written.read_text(encoding="utf-8")
-    from archlab.sandbox import load_task
+    return model_sources(ws, [exp])[0]
 
-    arch = experiment_arch(ws, exp)
-    stored = ws.load_state().settings.get("cache_dir")  # where the campaign's data lives
-    task = load_task(ws.load_spec().task, stored)
-    return render_source(arch, task.input_shape, task.num_classes)
+
+def model_sources(ws: Workspace, exps: list[str]) -> list[str]:
+    """`model_source` of several experiments, the task loaded at most once (a lookup table's is a
+    whole CSV): `archlab show` renders an experiment and its parent."""
+    task = None
+    sources = []
+    for exp in exps:
+        written = ws.experiment_dir(exp) / "model.py"
+        if written.is_file():
+            sources.append(written.read_text(encoding="utf-8"))
+            continue
+        if task is None:
+            from archlab.sandbox import load_task
+
+            stored = ws.load_state().settings.get("cache_dir")  # where the campaign's data lives
+            task = load_task(ws.load_spec().task, stored)
+        sources.append(render_source(experiment_arch(ws, exp), task.input_shape, task.num_classes))
+    return sources
 
 
 def experiment_arch(ws: Workspace, exp: str) -> Arch:
