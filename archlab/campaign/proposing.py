@@ -92,15 +92,16 @@ class Proposer:
             index=index, exp_id=exp_id(index + 1), generation=index // self.direction_every,
             parent_ids=self._lineage_ids(proposal, edit), parent_arch=parent,
             edit=edit, decision=decision, arch=parent, arch_hash="")
+        searched = proposal.default if base is parent else None  # drawn from the parent's own legal menu
         try:
-            child = tools.apply(base, edit) if edit is not None else parent
+            child = _applied(base, edit, trusted=edit is searched) if edit is not None else parent
         except tools.EditError as error:  # the coder said something off the menu: use ours
             if default is None or edit is default:
                 return _rejected(candidate, "invalid", f"edit could not be applied: {error}")
             candidate.edit = default
             candidate.parent_ids = self._lineage_ids(proposal, default)
             decision.chooser, decision.rationale = "fallback", f"the chosen edit did not apply: {error}"
-            child = tools.apply(base, default)
+            child = _applied(base, default, trusted=default is searched)
         if library_ops and edit is not None:
             child = without_unused_mined(tools, child)
         candidate.arch = child
@@ -291,6 +292,16 @@ def _recorded_decision(record: dict[str, Any]) -> Decision | None:
 
     raw = record.get("decision")
     return Decision.model_validate(raw) if raw else None
+
+
+def _applied(base: Arch, edit: Edit, trusted: bool) -> Arch:
+    """`tools.apply(base, edit)`. A `trusted` edit (the search's own pick, drawn from the legal menu
+    of this very tree) skips the menu check that apply makes of an edit from elsewhere (a coder's
+    answer): the child is the same tree, and it is validated below like every other. That check
+    was a seventh of a lookup campaign's step."""
+    if trusted and edit.input_shape is not None:
+        edit = edit.model_copy(update={"input_shape": None})
+    return tools.apply(base, edit)
 
 
 def _rejected(candidate: PreparedCandidate, kind: FailureKind, reason: str) -> PreparedCandidate:
