@@ -9,7 +9,7 @@ mock read the same content.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context).strip() + "\n"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _system(task: str) -> str:
     """The system message of a task (rendered once per task: it depends on nothing else)."""
     return render("system.j2", task=task)
