@@ -190,7 +190,9 @@ class OwnExperiments:
         self._metas: list[dict[str, Any]] = []
         self._shapes = np.zeros((0, 0))
         self._texts = np.zeros((0, 0))
-        self._key_rank: np.ndarray | None = None  # each row's place in key order (ties in the pools)
+        # Each row's place in key order (ties in the pools); None: to be sorted again.
+        self._key_rank: np.ndarray | None = np.zeros(0, dtype=np.intp)
+        self._max_key = ""  # the last key in key order
         # Query vectors by query: a campaign asks about the same parent and direction text step
         # after step, and embedding or walking the tree again gives the same numbers.
         self._text_queries: dict[str, np.ndarray] = {}
@@ -206,7 +208,7 @@ class OwnExperiments:
             self._metas.append(meta)
             self._shapes = _grown(self._shapes, row, shape.size)
             self._texts = _grown(self._texts, row, text.size)
-            self._key_rank = None
+            self._key_rank = self._ranked_with_last_key()
         self._metas[row] = meta
         self._shapes[row] = _as_stored(shape)
         self._texts[row] = text
@@ -279,6 +281,15 @@ class OwnExperiments:
         rows.sort(key=lambda m: (-m["val_accuracy"], m.get("created_ts", 0.0), m.get("campaign", ""),
                                  m.get("exp_id", "")))
         return [views.compact_experiment(meta) for meta in rows[:k]]
+
+    def _ranked_with_last_key(self) -> np.ndarray | None:
+        """The key ranks after a new key was appended: one that sorts after every other (a
+        campaign's experiment ids grow) just takes the last place; any other, a new sort."""
+        keys, ranks = self._keys, self._key_rank
+        last, self._max_key = keys[-1], max(self._max_key, keys[-1])
+        if ranks is None or len(ranks) != len(keys) - 1 or last != self._max_key:
+            return None
+        return np.append(ranks, len(keys) - 1)
 
     def _nearest(self, distances: np.ndarray, n: int) -> set[int]:
         """The rows of the n smallest distances (ties by key)."""
