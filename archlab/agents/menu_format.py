@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 _BARE = re.compile(r"[A-Za-z0-9_.:/>+*-]+")
@@ -37,7 +38,16 @@ def _json(value: Any) -> str:
 def encode_value(value: Any) -> str:
     """A value as the menu line writes it: a bare word when unambiguous, compact JSON otherwise
     (keys in their own order, so the entry reads back exactly)."""
-    if isinstance(value, str) and _BARE.fullmatch(value):
+    if isinstance(value, str):
+        return _encode_text(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@lru_cache(maxsize=4096)
+def _encode_text(value: str) -> str:
+    """`encode_value` of a string (memoised: menus repeat the same ops and names at every step,
+    and each bare word costs a failed JSON parse)."""
+    if _BARE.fullmatch(value):
         try:
             json.loads(value)
         except ValueError:

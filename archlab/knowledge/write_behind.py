@@ -190,7 +190,13 @@ class OwnExperiments:
         self._metas: list[dict[str, Any]] = []
         self._shapes = np.zeros((0, 0))
         self._texts = np.zeros((0, 0))
-        self._key_rank: np.ndarray | None = None  # each row's place in key order (ties in the pools)
+        # Each row's place in key order (ties in the pools); None: to be sorted again.
+        self._key_rank: np.ndarray | None = np.zeros(0, dtype=np.intp)
+        self._max_key = ""  # the last key in key order
+        # Query vectors by query: a campaign asks about the same parent and direction text step
+        # after step, and embedding or walking the tree again gives the same numbers.
+        self._text_queries: dict[str, np.ndarray] = {}
+        self._shape_queries: dict[tuple[str, int | None, int | None], np.ndarray] = {}
 
     def add(self, record: ExperimentRecord) -> None:
         meta, document, shape = views.record_rows(record)
@@ -202,7 +208,7 @@ class OwnExperiments:
             self._metas.append(meta)
             self._shapes = _grown(self._shapes, row, shape.size)
             self._texts = _grown(self._texts, row, text.size)
-            self._key_rank = None
+            self._key_rank = self._ranked_with_last_key()
         self._metas[row] = meta
         self._shapes[row] = _as_stored(shape)
         self._texts[row] = text
@@ -225,24 +231,49 @@ class OwnExperiments:
         rows: set[int] = set()
         shape_query = mask = text_query = None
         if arch is not None:
-            shape_query, mask = structural_vector(arch, params, flops), size_mask(params, flops)
+            shape_query, mask = self._shape_query(arch, params, flops), size_mask(params, flops)
             squared = ((shapes - shape_query) ** 2).sum(axis=1)
             rows |= self._nearest(squared, max(pool, 20) if mask.min() == 0 else pool)
         if text:
-            text_query = self.embedder.embed([text])[0].astype(np.float64)
+            text_query = self._text_query(text)
             rows |= self._nearest(1.0 - texts @ text_query, pool)
-        scores: dict[int, float] = {}
-        for i in rows:  # row by row, as Memory.similar computes each candidate's distance
-            shape = cosine = math.inf
-            if shape_query is not None:
-                d = (shapes[i] - shape_query) * mask
-                shape = math.sqrt(float(d.dot(d)))
-            if text_query is not None:
-                cosine = 1.0 - float(np.dot(texts[i], text_query))
-            scores[i] = (0.5 * (1.0 - 1.0 / (1.0 + shape)) + 0.25 * cosine if both
-                         else shape if shape_query is not None else cosine)
+        order = sorted(rows)
+        shape = cosine = [math.inf] * len(order)
+        if shape_query is not None:
+            # As Memory.similar computes each candidate's distance: the masked difference (taken
+            # for all rows at once: elementwise, so the same numbers), then one dot product per
+            # row, whose summation order decides near-ties.
+            shape = [math.sqrt(float(d.dot(d))) for d in (shapes[order] - shape_query) * mask]
+        if text_query is not None:
+            cosine = [1.0 - float(np.dot(t, text_query)) for t in texts[order]]
+        scores = {i: (0.5 * (1.0 - 1.0 / (1.0 + s)) + 0.25 * c if both else s if shape_query is not None else c)
+                  for i, s, c in zip(order, shape, cosine)}
         top = sorted(scores, key=lambda i: (scores[i], self._keys[i]))[:k]
         return [views.compact_experiment(self._metas[i], scores[i]) for i in top]
+
+    def _text_query(self, text: str) -> np.ndarray:
+        """The embedding of a query text (memoised: the embedder is a pure function of the text)."""
+        vector = self._text_queries.get(text)
+        if vector is None:
+            vector = self.embedder.embed([text])[0].astype(np.float64)
+            vector.flags.writeable = False
+            self._text_queries = _bounded(self._text_queries)
+            self._text_queries[text] = vector
+        return vector
+
+    def _shape_query(self, arch: Any, params: int | None, flops: int | None) -> np.ndarray:
+        """`structural_vector` of a query tree (memoised by the tree's JSON when it has one)."""
+        dump = getattr(arch, "model_dump_json", None)
+        if dump is None:
+            return structural_vector(arch, params, flops)
+        key = (dump(), params, flops)
+        vector = self._shape_queries.get(key)
+        if vector is None:
+            vector = structural_vector(arch, params, flops)
+            vector.flags.writeable = False
+            self._shape_queries = _bounded(self._shape_queries)
+            self._shape_queries[key] = vector
+        return vector
 
     def best(self, k: int = 5) -> list[dict[str, Any]]:
         """`Memory.best(k)`: successful experiments by validation accuracy; ties oldest first."""
@@ -250,6 +281,15 @@ class OwnExperiments:
         rows.sort(key=lambda m: (-m["val_accuracy"], m.get("created_ts", 0.0), m.get("campaign", ""),
                                  m.get("exp_id", "")))
         return [views.compact_experiment(meta) for meta in rows[:k]]
+
+    def _ranked_with_last_key(self) -> np.ndarray | None:
+        """The key ranks after a new key was appended: one that sorts after every other (a
+        campaign's experiment ids grow) just takes the last place; any other, a new sort."""
+        keys, ranks = self._keys, self._key_rank
+        last, self._max_key = keys[-1], max(self._max_key, keys[-1])
+        if ranks is None or len(ranks) != len(keys) - 1 or last != self._max_key:
+            return None
+        return np.append(ranks, len(keys) - 1)
 
     def _nearest(self, distances: np.ndarray, n: int) -> set[int]:
         """The rows of the n smallest distances (ties by key)."""
@@ -260,6 +300,11 @@ class OwnExperiments:
 
 def _as_stored(vector: np.ndarray) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32).astype(np.float64)
+
+
+def _bounded(memo: dict) -> dict:
+    """`memo`, emptied once it holds 256 entries (a campaign asks about few queries at a time)."""
+    return memo if len(memo) < 256 else {}
 
 
 def _grown(matrix: np.ndarray, rows: int, width: int) -> np.ndarray:

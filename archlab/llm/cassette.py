@@ -92,6 +92,8 @@ class Cassette:
 
     def take(self, agent: str, step: str, messages: list[dict]) -> Exchange | None:
         """Pop the next recorded exchange for this request, or None."""
+        if not self._queues:  # nothing recorded (a new campaign): no request to hash
+            return None
         key = (agent, step, messages_hash(messages))
         with self._lock:
             queue = self._queues.get(key)

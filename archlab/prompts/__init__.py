@@ -9,7 +9,7 @@ mock read the same content.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,
+        auto_reload=False,  # templates ship with the package: no stat of the file at every render
     )
     env.filters["json"] = _json
     env.filters["json_lines"] = _json_lines
@@ -60,12 +61,18 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context).strip() + "\n"
 
 
+@cache
+def _system(task: str) -> str:
+    """The system message of a task (rendered once per task: it depends on nothing else)."""
+    return render("system.j2", task=task)
+
+
 def messages(task: str, **context: Any) -> list[dict[str, str]]:
     """System + user messages for one agent task."""
     if task not in TASKS:
         raise KeyError(f"no prompt template for task {task!r}; known: {', '.join(sorted(TASKS))}")
     return [
-        {"role": "system", "content": render("system.j2", task=task)},
+        {"role": "system", "content": _system(task)},
         {"role": "user", "content": render(TASKS[task], task=task, **context)},
     ]
 

@@ -60,7 +60,7 @@ class MoveSpace:
         """`tools.apply` for an entry of `arch`'s own legal menu (or a sample of one): its
         legality is known, so the menu is not enumerated again to check it (that check cost
         more than everything else a strategy does). The child is the same tree."""
-        return tools.apply(arch, edit.model_copy(update={"input_shape": None}))
+        return tools.apply(arch, edit if edit.input_shape is None else edit.model_copy(update={"input_shape": None}))
 
     def fresh(self, arch: Arch, edit: Edit) -> bool:
         """Whether `edit` on `arch` gives a structure not seen yet."""

@@ -107,6 +107,20 @@ def test_a_malformed_schema_is_refused_like_a_provider_would_and_free_text_takes
     assert row.faults == {"bad_request": 1} and row.fallbacks == 0 and row.structured == 0
 
 
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"choice": {"type": "string", "enum": ["E0", "E1"]}, "n": {"type": "txt"}}},
+    {"type": "object", "properties": {"choice": {"enum": 3}}},
+    {"dependentRequired": {"enum": ["a", "a"]}},  # a keyword's list of strings that must be distinct
+    {"properties": {"enum": ["E0"]}},  # a property named enum: its value must be a schema
+])
+def test_a_malformed_schema_is_refused_whatever_its_enums_hold(schema):
+    """The check is memoised by the schema without its enumerated words (the coder's schemas
+    differ only in those); a schema broken anywhere is still refused, with its own error."""
+    check_schema({"type": "object", "properties": {"choice": {"type": "string", "enum": ["E0", "E1", "E2"]}}})
+    with pytest.raises(ValueError, match="not a JSON schema"):
+        check_schema(schema)
+
+
 def test_structured_answers_cannot_break_format_free_text_ones_are_reasked():
     """The `invalid` fault (a model wrapping its answer) only reaches free-text requests."""
     faults = FaultConfig(invalid=1.0)

@@ -35,10 +35,6 @@ def _words(text: str) -> frozenset[str]:
     return _words_of(text)
 
 
-def _entry_words(entry: dict) -> frozenset[str]:
-    return _words(_entry_text(entry))
-
-
 def _entry_text(entry: dict) -> str:
     fixed = " ".join(f"{k} {v}" for k, v in (entry.get("fixed") or {}).items())
     return f"{entry.get('kind', '')} {entry.get('path', '')} {fixed}"
@@ -92,26 +88,19 @@ def _weights(menu: list[dict], evidence: list[dict], direction: dict,
     favour = set(direction.get("favour_kinds") or [])
     avoid = set(direction.get("avoid_kinds") or [])
     favour_ops = set(direction.get("favour_ops") or [])
-    children = sorted(float(i["child_val_accuracy"]) for i in evidence if i.get("child_val_accuracy") is not None)
-    typical = children[len(children) // 2] if children else None
+    pulls = _pulls(evidence)
     weights = []
     for entry in menu:
+        kind, text = entry.get("kind"), _entry_text(entry)  # once per entry, not per (entry, item)
         score = 0.0
-        for item in evidence:
-            child = item.get("child_val_accuracy")
-            parent = item.get("parent_val_accuracy", typical)
-            parent = typical if parent is None else parent
-            if child is None:
-                delta = -0.05  # a failed child counts against edits like it
-            else:
-                delta = float(child) - float(parent)  # without a parent: against the typical result
-            score += _similarity(entry, item) * max(-0.2, min(0.2, delta)) * 25.0
+        for item_kind, edit, pull in pulls:
+            score += _similarity_of(kind == item_kind, text, edit) * pull * 25.0
         weight = math.exp(max(-4.0, min(4.0, score)))
-        if entry.get("kind") in favour:
+        if kind in favour:
             weight *= 3.0
-        if entry.get("kind") in avoid:
+        if kind in avoid:
             weight *= 0.3
-        if favour_ops & _entry_words(entry):
+        if favour_ops & _words(text):
             weight *= 2.0
         weight *= _capacity(entry)
         weights.append(weight)
@@ -119,6 +108,24 @@ def _weights(menu: list[dict], evidence: list[dict], direction: dict,
     if any(f != 1.0 for f in factors):  # otherwise untouched: the same draws as a prompt without principles
         weights = [w * f for w, f in zip(weights, factors)]
     return weights
+
+
+def _pulls(evidence: list[dict]) -> list[tuple[object, str, float]]:
+    """Each evidence item as (kind, edit text, its clamped change of val accuracy): what `_weights`
+    reads of it for every menu entry, computed once per item (the same values, so the same sums)."""
+    children = sorted(float(i["child_val_accuracy"]) for i in evidence if i.get("child_val_accuracy") is not None)
+    typical = children[len(children) // 2] if children else None
+    pulls = []
+    for item in evidence:
+        child = item.get("child_val_accuracy")
+        parent = item.get("parent_val_accuracy", typical)
+        parent = typical if parent is None else parent
+        if child is None:
+            delta = -0.05  # a failed child counts against edits like it
+        else:
+            delta = float(child) - float(parent)  # without a parent: against the typical result
+        pulls.append((item.get("kind"), str(item.get("edit", "")), max(-0.2, min(0.2, delta))))
+    return pulls
 
 
 _WIDTH_KEYS = ("out_channels", "out_features", "hidden")

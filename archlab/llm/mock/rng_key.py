@@ -47,7 +47,7 @@ def _json_lines(values: list[Any]) -> str:
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "prompts_v1"),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=False, autoescape=False)
+                             keep_trailing_newline=False, autoescape=False, auto_reload=False)
     env.filters["json"] = _json
     env.filters["json_lines"] = _json_lines
     return env
@@ -119,8 +119,14 @@ def as_v1(messages: list[dict]) -> list[dict]:
     at = next((i for i, text in enumerate(contents) if task_marker(text)), None)
     if at is None or task_marker(contents[at]) != "coder" or json_block(contents[at], "MENU") is not None:
         return list(messages)
-    system = [{"role": "system", "content": _render("system.j2")}] if at > 0 else []
+    system = [{"role": "system", "content": _system_v1()}] if at > 0 else []
     return system + [{"role": "user", "content": coder_prompt_v1(contents[at])}] + list(messages[at + 1 :])
+
+
+@lru_cache(maxsize=1)
+def _system_v1() -> str:
+    """The v1 system message (rendered once: it depends on nothing)."""
+    return _render("system.j2")
 
 
 def _without_principles(text: str) -> str:

@@ -42,6 +42,9 @@ def edge_name(index: int) -> str:
     return f"{src}->{dst}"
 
 
+EDGE_NAMES: tuple[str, ...] = tuple(edge_name(i) for i in range(len(EDGES)))  # named once: edits are hot
+
+
 def parse_cell(text: str) -> tuple[str, ...]:
     """Official string -> the six edge ops in EDGES order; ArchError (one line) if malformed."""
     if not isinstance(text, str):
@@ -243,13 +246,13 @@ def _call(p: Nb201Params, t: TensorType, _child: object = None) -> Call:
 
 
 def _canonical(params: dict[str, Any], children: list[Any]) -> Any:
-    """Hash the cell's function, not its spelling (see `canonical_cell`)."""
-    p = Nb201Params.model_validate(params)
+    """Hash the cell's function, not its spelling (see `canonical_cell`). `params` come
+    validated and default-filled (canonical.py), so they are read as they are."""
     return {
         "op": "nb201_cell",
-        "function": canonical_cell(p.cell),
-        "channels": p.channels,
-        "cells_per_stage": p.cells_per_stage,
+        "function": canonical_cell(params["cell"]),
+        "channels": params["channels"],
+        "cells_per_stage": params["cells_per_stage"],
     }
 
 
@@ -284,12 +287,11 @@ def _apply_cell_edge(node: Any, edit: Any) -> Any:
     """The node with one edge's op replaced; ArchError (one line) on a bad edge or op."""
     if edit.kind != "cell_edge":
         raise ArchError(f"nb201_cell has no {edit.kind} edit")
-    names = [edge_name(i) for i in range(len(EDGES))]
     edge, op = edit.fixed.get("edge"), edit.fixed.get("op")
-    if edge not in names:
-        raise ArchError(f"cell_edge edge must be one of {', '.join(names)}, got {edge!r}")
+    if edge not in EDGE_NAMES:
+        raise ArchError(f"cell_edge edge must be one of {', '.join(EDGE_NAMES)}, got {edge!r}")
     p = Nb201Params.model_validate(node.params)
-    cell = with_edge(p.cell, names.index(edge), op)
+    cell = with_edge(p.cell, EDGE_NAMES.index(edge), op)
     if cell == p.cell:
         raise ArchError(f"cell_edge {edge} is already {op}")
     return node.model_copy(update={"params": {**node.params, "cell": cell}})
