@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 FailureKind = Literal[
     "invalid",  # the tree failed validation (should never happen for legal edits)
@@ -284,3 +284,65 @@ def pick_best(entries: list[Scored]) -> Pick | None:
     """The best candidate by `BEST_RULE` (None when nothing succeeded)."""
     ranked = rank_candidates(entries)
     return ranked[0] if ranked else None
+
+
+# ---- model usage (llm/usage.json) -----------------------------------------------------------
+
+class AgentUsage(BaseModel):
+    """Model calls and their cost for one agent (planner, coder, evaluator, analyst): the llm room
+    keeps these running totals and writes them to `llm/usage.json`; the report reads them back
+    (unknown fields ignored, missing ones zero)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    calls: int = 0  # `ask` calls
+    requests: int = 0  # model requests, retries and re-asks included
+    retries: int = 0
+    reasks: int = 0
+    fallbacks: int = 0  # calls that ended with the caller's deterministic fallback
+    rejected: int = 0  # answers that were parsed but refused by validation
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    last_prompt_tokens: int = 0  # size of the latest prompt, to keep prompts measured
+    structured: int = 0  # requests sent with a JSON schema (`response_format`)
+    faults: dict[str, int] = Field(default_factory=dict)  # fault kind (connect, auth, server, ...) -> count
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mean_prompt_tokens(self) -> float:
+        """Prompt size per request: the figure to watch when editing a template."""
+        return round(self.prompt_tokens / self.requests, 1) if self.requests else 0.0
+
+    @property
+    def fault_line(self) -> str:
+        """`server 3, rate_limit 1` (kinds that happened, most first), or "" when none did."""
+        happened = sorted(((n, kind) for kind, n in self.faults.items() if n), key=lambda p: (-p[0], p[1]))
+        return ", ".join(f"{kind} {n}" for n, kind in happened)
+
+    def __add__(self, other: AgentUsage) -> AgentUsage:
+        """Two agents' (or campaigns') usage together; the latest prompt size is the larger one."""
+        summed = {f: getattr(self, f) + getattr(other, f) for f in AgentUsage.model_fields
+                  if f not in ("faults", "last_prompt_tokens")}
+        faults = {k: self.faults.get(k, 0) + other.faults.get(k, 0) for k in {**self.faults, **other.faults}}
+        return AgentUsage(**summed, faults=faults,
+                          last_prompt_tokens=max(self.last_prompt_tokens, other.last_prompt_tokens))
+
+
+class UsageTotals(BaseModel):
+    """All agents' usage in one object: the `llm` of `archlab status --json` (`faults`: every kind,
+    0 when none)."""
+
+    calls: int = 0
+    retries: int = 0
+    reasks: int = 0
+    fallbacks: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    structured: int = 0  # requests that carried their answer's JSON schema
+    faults: dict[str, int] = Field(default_factory=dict)  # connect, auth, timeout, rate_limit, server, ...

@@ -23,7 +23,7 @@ from archlab.campaign.modules import ModuleCounts
 from archlab.campaign.modules import counts as module_counts
 from archlab.campaign.state import shown_status
 from archlab.campaign.workspace import Workspace
-from archlab.records import BEST_RULE, Pick, Result, Scored, confirmation_source, pick_best
+from archlab.records import BEST_RULE, Pick, Result, Scored, UsageTotals, confirmation_source, pick_best
 
 
 class BestCandidate(BaseModel):
@@ -55,19 +55,6 @@ class BestCandidate(BaseModel):
                    val_std=pick.val_std, n_seeds=pick.n_seeds, test_mean=pick.test_mean, weights_id=pick.weights_id)
 
 
-class LLMTotals(BaseModel):
-    """The `llm` object: `UsageReport.totals()` of the llm room (faults: every kind, 0 when none)."""
-
-    calls: int = 0
-    retries: int = 0
-    reasks: int = 0
-    fallbacks: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
-    structured: int = 0  # requests that carried their answer's JSON schema
-    faults: dict[str, int] = Field(default_factory=dict)  # connect, auth, timeout, rate_limit, server, ...
-
-
 class ReplayCheck(BaseModel):
     """How a replay compares with its original, candidate by candidate."""
 
@@ -96,7 +83,7 @@ class CampaignSummary(BaseModel):
     cached: int
     rejected: int
     best: BestCandidate | None = None
-    llm: LLMTotals = Field(default_factory=LLMTotals)
+    llm: UsageTotals = Field(default_factory=UsageTotals)
     elapsed_s: float = 0.0
     report_md: str | None = None
     report_html: str | None = None
@@ -153,7 +140,7 @@ def tag_best(ws: Workspace, records: list[dict[str, Any]] | None = None) -> None
         ws.tag_best(pick.id, best_message(pick))
 
 
-def llm_totals(usage: dict[str, Any]) -> LLMTotals:
+def llm_totals(usage: dict[str, Any]) -> UsageTotals:
     """Sum `llm/usage.json` with the llm room's own rule (an empty or unreadable ledger: zeros)."""
     from archlab.llm import UsageReport
 
@@ -161,7 +148,7 @@ def llm_totals(usage: dict[str, Any]) -> LLMTotals:
         report = UsageReport.model_validate(usage if usage else {"model": ""})
     except ValueError:
         report = UsageReport(model="")
-    return LLMTotals.model_validate(report.totals())
+    return UsageTotals.model_validate(report.totals())
 
 
 def summarize(root: Path, replay: ReplayCheck | None = None) -> CampaignSummary:

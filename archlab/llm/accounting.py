@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field
 
 from archlab.llm.errors import FAULT_KINDS, SpendExceeded
+from archlab.records import AgentUsage, UsageTotals
 
 
 class SpendCap(BaseModel):
@@ -39,34 +40,6 @@ class CallUsage(BaseModel):
         self.faults[kind] = self.faults.get(kind, 0) + count
 
 
-class AgentUsage(BaseModel):
-    """Running totals for one agent (planner, coder, evaluator, analyst)."""
-
-    calls: int = 0  # `ask` calls
-    requests: int = 0  # model requests, retries and re-asks included
-    retries: int = 0
-    reasks: int = 0
-    fallbacks: int = 0  # calls that ended with the caller's deterministic fallback
-    rejected: int = 0  # answers that were parsed but refused by validation
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    last_prompt_tokens: int = 0  # size of the latest prompt, to keep prompts measured
-    structured: int = 0  # requests sent with a JSON schema (`response_format`)
-    faults: dict[str, int] = Field(default_factory=dict)  # fault kind -> count, see errors.FAULT_KINDS
-
-    @computed_field
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    @computed_field
-    @property
-    def mean_prompt_tokens(self) -> float:
-        """Prompt size per request: the figure to watch when editing a template."""
-        return round(self.prompt_tokens / self.requests, 1) if self.requests else 0.0
-
-
 class UsageReport(BaseModel):
     """Serialisable snapshot of the ledger (the content of `llm/usage.json`)."""
 
@@ -76,16 +49,12 @@ class UsageReport(BaseModel):
     def totals(self) -> dict[str, Any]:
         """The `llm` object of `archlab status --json`: counts, and `faults` by kind (every kind)."""
         rows = list(self.agents.values())
-        return {
-            "calls": sum(r.calls for r in rows),
-            "retries": sum(r.retries for r in rows),
-            "reasks": sum(r.reasks for r in rows),
-            "fallbacks": sum(r.fallbacks for r in rows),
-            "tokens": sum(r.tokens for r in rows),
-            "cost_usd": round(sum(r.cost_usd for r in rows), 6),
-            "structured": sum(r.structured for r in rows),
-            "faults": self.faults(),
-        }
+        return UsageTotals(
+            calls=sum(r.calls for r in rows), retries=sum(r.retries for r in rows),
+            reasks=sum(r.reasks for r in rows), fallbacks=sum(r.fallbacks for r in rows),
+            tokens=sum(r.tokens for r in rows), cost_usd=round(sum(r.cost_usd for r in rows), 6),
+            structured=sum(r.structured for r in rows), faults=self.faults(),
+        ).model_dump()
 
     def faults(self) -> dict[str, int]:
         """Fault counts by kind over all agents, every kind listed (0 when none)."""

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from archlab.errors import one_line
 from archlab.knowledge import Decision
 from archlab.knowledge.record_log import log_path, read_log
-from archlab.records import CampaignSpec, Result
+from archlab.records import AgentUsage, CampaignSpec, Result
 
 
 T = TypeVar("T")
@@ -140,37 +140,6 @@ def _short_value(value: Any) -> str:
         return str(value["op"])
     text = str(value)
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-class AgentUsage(BaseModel):
-    """Model calls and their cost for one agent (llm/usage.json)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    calls: int = 0
-    retries: int = 0
-    reasks: int = 0
-    fallbacks: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    structured: int = 0  # requests sent with the answer's JSON schema
-    faults: dict[str, int] = Field(default_factory=dict)  # fault kind (connect, auth, server, ...) -> count
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    @property
-    def fault_line(self) -> str:
-        """`server 3, rate_limit 1` (kinds that happened, most first), or "" when none did."""
-        happened = sorted(((n, kind) for kind, n in self.faults.items() if n), key=lambda p: (-p[0], p[1]))
-        return ", ".join(f"{kind} {n}" for n, kind in happened)
-
-    def __add__(self, other: AgentUsage) -> AgentUsage:
-        summed = {f: getattr(self, f) + getattr(other, f) for f in AgentUsage.model_fields if f != "faults"}
-        faults = {k: self.faults.get(k, 0) + other.faults.get(k, 0) for k in {**self.faults, **other.faults}}
-        return AgentUsage(**summed, faults=faults)
 
 
 class CampaignView(BaseModel):
