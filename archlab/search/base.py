@@ -18,7 +18,7 @@ from archlab import tools
 from archlab.records import Result, Strategy
 from archlab.search.archive import Archive, Entry
 from archlab.search.descriptors import describe
-from archlab.search.population import population_for
+from archlab.search.population import resolved
 from archlab.search.proposal import Proposal, SearchConfig
 from archlab.search.selection import kind_then_entry
 from archlab.search.space import MoveSpace
@@ -31,16 +31,12 @@ class StrategyBase:
     name: ClassVar[Strategy]
 
     def __init__(self, seed: int, seeds: list[Arch], space: MoveSpace, config: SearchConfig) -> None:
-        population, contest = config.population, config.tournament
-        if population is None or contest is None:  # the factory scales them to the budget; else the default
-            default_p, default_s = population_for(None)
-            population, contest = population or default_p, contest or default_s
-            config = config.model_copy(update={"population": population, "tournament": contest})
+        config = resolved(config, None)  # the factory has scaled P and S to the budget already
         self.seed = seed
         self.seeds = seeds
         self.space = space
         self.config = config
-        self.archive = Archive(population, config.pareto_cost)
+        self.archive = Archive(config.population, config.pareto_cost)
         # Random edits per random proposal: one per slot on a cell space (a near-uniform sample).
         self.walk = config.random_walk or (len(space.cell.slots) if space.cell is not None else 1)
         self.rejected = 0  # constraint violations reported back (never trained)

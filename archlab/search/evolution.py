@@ -26,7 +26,7 @@ class RegularizedEvolution(StrategyBase):
     name: ClassVar[Strategy] = "evolution"
 
     def _choose(self, step: int, rng: random.Random) -> Proposal:
-        population, size, contest = self.archive.population, self.archive.population.size, self.config.tournament or 2
+        population, size, contest = self.archive.population, self.archive.population.size, self.config.tournament
         if len(population) < size:
             return self._random(step, rng, why=f"warm-up {len(population)}/{size}:")
         parent = tournament(population, contest, rng)

@@ -8,7 +8,7 @@ from archlab.search.agentic import AgenticSearch
 from archlab.search.base import StrategyBase
 from archlab.search.evolution import RegularizedEvolution
 from archlab.search.local_search import LocalSearch
-from archlab.search.population import population_for
+from archlab.search.population import resolved
 from archlab.search.proposal import SearchConfig
 from archlab.search.random_search import RandomSearch
 from archlab.search.space import MoveSpace
@@ -52,9 +52,7 @@ def make_strategy(strategy: Strategy, seed: int, seed_archs: list[Arch], input_s
     cap = (constraints or Constraints()).max_params
     budget = SizeBudget(max_params=cap, num_classes=num_classes or _MIN_CLASSES) if cap is not None else None
     space = MoveSpace(seeds, shape, config.kinds, budget)
-    population, contest = population_for(max_evals if space.cell is None else None)
-    config = config.model_copy(update={"population": config.population or population,
-                                       "tournament": config.tournament or contest})
+    config = resolved(config, max_evals if space.cell is None else None)
     if strategy == "random":
         return RandomSearch(seed, seeds, space, config)
     if strategy == "evolution":

@@ -7,6 +7,10 @@ Kept apart from the strategy so the factory resolves `SearchConfig.population` a
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archlab.search.proposal import SearchConfig
 
 # The rule's constants. Real et al. (2019) used P = 100, S = 25 (S/P = 1/4) for 20,000
 # evaluations; AmoebaNet-scale populations make no sense at a few dozen evaluations, so P is
@@ -35,3 +39,13 @@ def population_for(max_evals: int | None) -> tuple[int, int]:
         return MAX_POPULATION, round(MAX_POPULATION * TOURNAMENT_FRACTION)
     population = min(MAX_POPULATION, max(MIN_POPULATION, round(max_evals * WARMUP_FRACTION)))
     return population, max(2, math.ceil(population * SCALED_TOURNAMENT_FRACTION))
+
+
+def resolved(config: SearchConfig, max_evals: int | None) -> SearchConfig:
+    """`config` with P and S set: the values it gives, else `population_for(max_evals)` (the factory
+    passes the budget; a strategy built directly gets the unscaled default)."""
+    if config.population is not None and config.tournament is not None:
+        return config
+    population, contest = population_for(max_evals)
+    return config.model_copy(update={"population": config.population or population,
+                                     "tournament": config.tournament or contest})
