@@ -16,6 +16,7 @@ from archlab.records import Result
 from archlab.tools import Arch
 
 if TYPE_CHECKING:
+    from archlab.agents import Evidence
     from archlab.campaign.collaborators import ExperimentMemory
 
 MEMORY_KEYS = ("id", "campaign", "edit", "arch", "val_accuracy", "parent_val_accuracy",
@@ -29,8 +30,8 @@ class History:
         self.memory, self.campaign, self.lag = memory, campaign, lag
         self.folded: list[tuple[PreparedCandidate, Result]] = []
         self.by_id: dict[str, tuple[PreparedCandidate, Result]] = {}
-        # exp id -> (candidate, result, its evidence row), once the row is final
-        self._rows: dict[str, tuple[PreparedCandidate, Result, dict[str, Any]]] = {}
+        # exp id -> (candidate, result, its evidence), once the evidence is final
+        self._kept: dict[str, tuple[PreparedCandidate, Result, Evidence]] = {}
 
     def add(self, candidate: PreparedCandidate, result: Result) -> None:
         self.folded.append((candidate, result))
@@ -57,28 +58,31 @@ class History:
                 return {"id": pid, "edit": describe_edit(c.edit), "result": r.model_dump(mode="json")}
         return None
 
-    def evidence(self, visible: int) -> list[dict[str, Any]]:
-        """Visible experiments as (edit kind, parent val, child val) rows, oldest first."""
-        return [dict(self._evidence_row(candidate, result)) for candidate, result in self.visible(visible)
+    def evidence(self, visible: int) -> list[Evidence]:
+        """Visible experiments as the planner's evidence (edit kind, parent val, child val), oldest first."""
+        return [self._evidence_of(candidate, result) for candidate, result in self.visible(visible)
                 if not is_promotion(candidate.edit)]  # a re-training, not an edit: no evidence about edits
 
-    def _evidence_row(self, candidate: PreparedCandidate, result: Result) -> dict[str, Any]:
-        """One experiment's evidence row. Kept once every parent is folded in (then nothing in it
-        can change; the planner reads every row again at each generation)."""
-        kept = self._rows.get(candidate.exp_id)
+    def _evidence_of(self, candidate: PreparedCandidate, result: Result) -> Evidence:
+        """One experiment's evidence. Kept once every parent is folded in (then nothing in it can
+        change; the planner reads every experiment again at each generation, and building a
+        model per row was most of the cost of a direction)."""
+        from archlab.agents import Evidence
+
+        kept = self._kept.get(candidate.exp_id)
         if kept is not None and kept[0] is candidate and kept[1] is result:
             return kept[2]
         parent = self.parent_result(candidate)
-        row = {
+        evidence = Evidence.from_memory({
             "id": candidate.exp_id, "kind": _kind(candidate),
             "edit": describe_edit(candidate.edit),
             "parent_val_accuracy": None if parent is None else parent.val_accuracy,
             "child_val_accuracy": result.val_accuracy, "params": result.params,
             "status": result.status,
-        }
+        })
         if all(pid in self.by_id for pid in candidate.parent_ids):
-            self._rows[candidate.exp_id] = (candidate, result, row)
-        return row
+            self._kept[candidate.exp_id] = (candidate, result, evidence)
+        return evidence
 
     def memories(self, arch: Arch, text: str, visible: int) -> list[dict[str, Any]]:
         """Past experiments similar to `arch`, minus any this decision may not see yet."""

@@ -32,7 +32,7 @@ from archlab.search import Proposal, check_constraints
 from archlab.tools import Arch, Edit
 
 if TYPE_CHECKING:
-    from archlab.agents import Direction, Evidence
+    from archlab.agents import Direction
     from archlab.knowledge import Decision
 
 # Design principles shown to the planner and the coder (the nearest to the goal and direction).
@@ -61,7 +61,6 @@ class Proposer:
         self.trees = not all(tools.cell_space(tools.seeds.by_name(name)) for name in self.spec.seed_archs)
         self._directions: dict[int, Direction] = {}
         self._principles: dict[str, list[dict[str, Any]]] = {}
-        self._evidence: dict[str, tuple[dict[str, Any], Evidence]] = {}  # exp id -> (row, its Evidence)
 
     # ---- one proposal ----------------------------------------------------------------
 
@@ -229,7 +228,7 @@ class Proposer:
         start = (index // self.direction_every) * self.direction_every
         if start not in self._directions:
             seen = start - (index - visible)  # the lag is the same at every proposal
-            evidence = [self._evidence_of(row) for row in self.history.evidence(seen)]
+            evidence = self.history.evidence(seen)
             extra = {"kinds_available": list(MOVE_KINDS)} if self.trees else {}
             summary = SearchSummary.from_evidence(evidence, generation=index // self.direction_every, **extra)
             memories = self.history.best_memories(seen)
@@ -237,17 +236,6 @@ class Proposer:
             self._directions[start] = guarded(lambda: self.c.planner.direction(
                 summary, memories, step=f"direction-{exp_id(start + 1)}", principles=principles))
         return self._directions[start]
-
-    def _evidence_of(self, row: dict[str, Any]) -> Evidence:
-        """`Evidence.from_memory(row)`, kept per experiment while its row stays the same: the
-        planner reads every visible experiment at each generation (a model per row was most of
-        the cost of a direction)."""
-        from archlab.agents import Evidence
-
-        kept = self._evidence.get(row["id"])
-        if kept is None or kept[0] != row:
-            kept = self._evidence[row["id"]] = (row, Evidence.from_memory(row))
-        return kept[1]
 
     def _fidelity(self, candidate: PreparedCandidate, visible: int) -> float:
         """The evaluator's pick among the fidelity levels, from validation facts only; a
