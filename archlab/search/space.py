@@ -13,8 +13,13 @@ the space's own edit kind, as before.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 from archlab import tools
 from archlab.tools import Arch, CellSpace, Edit, SizeBudget
+from archlab.tools.ir import ROOT
 
 
 class MoveSpace:
@@ -35,6 +40,8 @@ class MoveSpace:
         self._seen: set[str] = set()  # structures observed, claimed or already proposed as a default
         self._menus: dict[str, list[Edit]] = {}  # arch JSON -> legal menu
         self._children: dict[tuple[str, str], str] = {}  # (arch JSON, edit JSON) -> child hash
+        self._cell_children: dict[tuple[str, Any, Any], str] = {}  # (cell params, slot, choice) -> child hash
+        self._cell_hashes: dict[str, str] = {}  # cell params -> hash
 
     def legal(self, arch: Arch, donor: Arch | None = None, kinds: list[str] | None = None) -> list[Edit]:
         """The legal menu of `arch` (with a crossover donor: not memoised)."""
@@ -50,10 +57,41 @@ class MoveSpace:
 
     def child_hash(self, arch: Arch, edit: Edit) -> str:
         """The structural hash of `edit` (an entry of `arch`'s menu, or a sample of one) on `arch`."""
+        if self._in_cell_space(arch, edit):
+            return self._cell_child_hash(arch, edit)
         key = (arch.model_dump_json(), edit.model_dump_json())
         if key not in self._children:
             self._children[key] = tools.arch_hash(self.apply_listed(arch, edit))
         return self._children[key]
+
+    def _in_cell_space(self, arch: Arch, edit: Edit) -> bool:
+        """Whether `edit` is the cell space's own edit of a cell that is `arch` whole."""
+        return (self.cell is not None and edit.kind == self.cell.edit_kind and edit.path == ROOT
+                and not arch.mined and tools.cell_space(arch) is self.cell)
+
+    def _cell_child_hash(self, arch: Arch, edit: Edit) -> str:
+        """`child_hash` in a cell space, from the cell's params alone: a local search hashes
+        every neighbour of each restart, and building each child's tree to hash it was a
+        fifth of an agentic campaign on a lookup table. The same hash as the child's tree
+        (tests/search/test_space.py checks both ways agree on every neighbour)."""
+        assert self.cell is not None
+        slot, choice = edit.fixed.get(self.cell.slot_param), edit.fixed.get(self.cell.choice_param)
+        key = (_params_key(arch.root.params), slot, choice)
+        if key not in self._cell_children:
+            try:
+                params = self.cell.with_choice(arch.root.params, slot, choice)
+            except tools.ArchError as exc:  # as `apply_listed` says it
+                raise tools.EditError(f"{edit.kind} at {edit.path} failed: {exc}") from None
+            self._cell_children[key] = self._cell_hash(arch, params)
+        return self._cell_children[key]
+
+    def _cell_hash(self, arch: Arch, params: dict[str, Any]) -> str:
+        """The hash of `arch` (one cell node) with its params replaced by `params`."""
+        key = _params_key(params)
+        if key not in self._cell_hashes:
+            child = arch.model_copy(update={"root": arch.root.model_copy(update={"params": params})})
+            self._cell_hashes[key] = tools.arch_hash(child)
+        return self._cell_hashes[key]
 
     @staticmethod
     def apply_listed(arch: Arch, edit: Edit) -> Arch:
@@ -74,3 +112,7 @@ class MoveSpace:
 
     def see(self, arch_hash: str) -> None:
         self._seen.add(arch_hash)
+
+
+def _params_key(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))

@@ -21,6 +21,7 @@ classes, and cells of one class agree within the table's seed noise.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -287,14 +288,20 @@ def _apply_cell_edge(node: Any, edit: Any) -> Any:
     """The node with one edge's op replaced; ArchError (one line) on a bad edge or op."""
     if edit.kind != "cell_edge":
         raise ArchError(f"nb201_cell has no {edit.kind} edit")
-    edge, op = edit.fixed.get("edge"), edit.fixed.get("op")
+    params = _with_edge_op(node.params, edit.fixed.get("edge"), edit.fixed.get("op"))
+    return node.model_copy(update={"params": params})
+
+
+def _with_edge_op(params: Mapping[str, Any], edge: Any, op: Any) -> dict[str, Any]:
+    """`params` with edge `edge` (a name) set to `op`; ArchError (one line) on a bad edge or
+    op, or when the edge is `op` already."""
     if edge not in EDGE_NAMES:
         raise ArchError(f"cell_edge edge must be one of {', '.join(EDGE_NAMES)}, got {edge!r}")
-    p = Nb201Params.model_validate(node.params)
-    cell = with_edge(p.cell, EDGE_NAMES.index(edge), op)
-    if cell == p.cell:
+    before = validate_cell_string(params.get("cell", DEFAULT_CELL))
+    cell = with_edge(before, EDGE_NAMES.index(edge), op)
+    if cell == before:
         raise ArchError(f"cell_edge {edge} is already {op}")
-    return node.model_copy(update={"params": {**node.params, "cell": cell}})
+    return {**params, "cell": cell}
 
 
 def _live_ops(params: Any) -> tuple[str, ...]:
@@ -313,7 +320,7 @@ CELL_FAMILY = {"nor_conv_3x3": "conv3x3", "nor_conv_1x1": "conv1x1", "avg_pool_3
 NB201_SPACE = CellSpace(
     op="nb201_cell", edit_kind="cell_edge", slot_param="edge", choice_param="op",
     slots=tuple(edge_name(i) for i in range(len(EDGES))), choices=OPS, families=CELL_FAMILY,
-    live_choices=_live_ops, prompt_text=_cell_prompt, seed_hint="nb201 or nb201:CELL",
+    live_choices=_live_ops, prompt_text=_cell_prompt, with_choice=_with_edge_op, seed_hint="nb201 or nb201:CELL",
 )
 
 NB201_CELL = OpSpec(

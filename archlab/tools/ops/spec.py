@@ -60,6 +60,9 @@ class CellSpace:
       frequent family among the live slots);
     - `live_choices(params)`: the choices on slots that change what the cell computes;
     - `prompt_text(params)`: the few lines a model reads instead of the rendered network;
+    - `with_choice(params, slot, choice)`: the node's params after the edit that sets `slot`
+      to `choice` (ArchError, one line: a bad slot or choice, or no change); the op's edit
+      applies it, and a search hashes children through it without building their trees;
     - `seed_hint`: how a person names a seed of this space (for one-line errors).
     """
 
@@ -72,6 +75,7 @@ class CellSpace:
     families: Mapping[str, str]
     live_choices: Callable[[Mapping[str, Any]], tuple[str, ...]]
     prompt_text: Callable[[Mapping[str, Any]], str]
+    with_choice: Callable[[Mapping[str, Any], Any, Any], dict[str, Any]]
     seed_hint: str
 
 
