@@ -116,6 +116,9 @@ def _params_schema(edit: Any) -> dict[str, Any]:
             "required": list(edit.free), "additionalProperties": False}
 
 
+_NO_FREE_KEY = _json({"additionalProperties": False, "properties": {}, "required": [], "type": "object"})
+
+
 def coder_answer_schema(menu: list[Any]) -> dict[str, Any]:
     """The coder's answer for this shown menu: a menu id, that entry's free values, a rationale.
 
@@ -126,8 +129,9 @@ def coder_answer_schema(menu: list[Any]) -> dict[str, Any]:
     """
     variants: dict[str, dict[str, Any]] = {}
     for edit in menu:
-        schema = _params_schema(edit)
-        variants.setdefault(_json(schema), schema)
+        if edit.free or not variants.get(_NO_FREE_KEY):  # entries without free values share one schema
+            schema = _params_schema(edit)
+            variants.setdefault(_json(schema), schema)
     options = list(variants.values())
     return {
         "type": "object",

@@ -14,7 +14,7 @@ the space's own edit kind, as before.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from archlab import tools
@@ -40,8 +40,8 @@ class MoveSpace:
         self._seen: set[str] = set()  # structures observed, claimed or already proposed as a default
         self._menus: dict[str, list[Edit]] = {}  # arch JSON -> legal menu
         self._children: dict[tuple[str, str], str] = {}  # (arch JSON, edit JSON) -> child hash
-        self._cell_children: dict[tuple[str, Any, Any], str] = {}  # (cell params, slot, choice) -> child hash
-        self._cell_hashes: dict[str, str] = {}  # cell params -> hash
+        self._cell_children: dict[tuple[Hashable, Any, Any], str] = {}  # (cell params, slot, choice) -> child hash
+        self._cell_hashes: dict[Hashable, str] = {}  # cell params -> hash
 
     def legal(self, arch: Arch, donor: Arch | None = None, kinds: list[str] | None = None) -> list[Edit]:
         """The legal menu of `arch` (with a crossover donor: not memoised)."""
@@ -114,5 +114,10 @@ class MoveSpace:
         self._seen.add(arch_hash)
 
 
-def _params_key(params: Mapping[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+def _params_key(params: Mapping[str, Any]) -> Hashable:
+    """A dict key for a cell's params: their items with their types (1, 1.0 and True differ
+    as params), else their JSON."""
+    try:
+        return frozenset((name, type(value), value) for name, value in params.items())
+    except TypeError:  # a list or dict among the values
+        return json.dumps(params, sort_keys=True, separators=(",", ":"))
