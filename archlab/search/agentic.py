@@ -18,11 +18,11 @@ perturbation (a "kick": a few random edits) moves to a place with unseen neighbo
 from __future__ import annotations
 
 import random
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from archlab.records import Strategy
 from archlab.search.agentic_menu import KindMenus
-from archlab.search.archive import Entry
+from archlab.search.archive import Archive, Entry
 from archlab.search.base import StrategyBase
 from archlab.search.guided_moves import MoveChooser
 from archlab.search.proposal import Proposal, SearchConfig
@@ -38,12 +38,9 @@ class AgenticSearch(StrategyBase):
 
     def __init__(self, seed: int, seeds: list[Arch], space: MoveSpace, config: SearchConfig) -> None:
         super().__init__(seed, seeds, space, config)
-        self.kinds: KindMenus | None = None
-        self.moves: MoveChooser | None = None
-        if space.cell is None:
-            self.kinds = KindMenus(space, config.dedup_tries, config.menu_limit)
-        else:
-            self.moves = MoveChooser(space, config.dedup_tries, bool(config.focus))
+        # Trees: every kind of move at the parent. A cell space: one kind at one place per step.
+        self.menus: MenuPolicy = (KindMenus(space, config.dedup_tries, config.menu_limit) if space.cell is None
+                                  else MoveChooser(space, config.dedup_tries, bool(config.focus)))
 
     def _choose(self, step: int, rng: random.Random) -> Proposal:
         scored = self.archive.scored()
@@ -67,23 +64,10 @@ class AgenticSearch(StrategyBase):
     def _offer(self, step: int, rng: random.Random, parent_id: str, arch: Arch,
                donor: Entry | None) -> Proposal | None:
         """The coder's menu at `arch` and the strategy's own pick from it; None when nothing is fresh."""
-        if self.kinds is not None:
-            menu = self.kinds.offer(arch, donor.arch if donor else None)
-            if not menu:
-                return None
-            default = self.kinds.default(arch, menu, rng)
-            kinds = sorted({m.kind for m in menu})
-            note = (f"{len(menu)} fresh entries of {len(kinds)} kinds for the coder; own pick "
-                    f"{default.kind} at {default.path} ({self.kinds.record(default.kind)})")
-        else:
-            assert self.moves is not None
-            move = self.moves.move(arch, donor, rng)
-            if move is None:
-                return None
-            kind, path, menu = move
-            default = self.moves.diverse_default(arch, kind, menu, rng)
-            self.moves.used_place(kind, path)
-            note = f"{kind} at {path} ({self.moves.record(kind)})"
+        offer = self.menus.offer(arch, donor, rng)
+        if offer is None:
+            return None
+        menu, default, note = offer
         crossing = default.kind == "crossover" or any(m.kind == "crossover" for m in menu)
         return Proposal(step=step, strategy=self.name, parent_ids=[parent_id], parent_arch=arch,
                         donor_id=donor.id if crossing and donor else None,
@@ -101,7 +85,7 @@ class AgenticSearch(StrategyBase):
             if any(m.is_filled and space.fresh(arch, m) for m in space.legal(arch)):
                 break
         note = f"{why}: {len(walk)} random edits of {parent.id}, then"
-        proposal = self._offer(step, rng, parent.id, arch, None) if self.kinds is not None and walk else None
+        proposal = self._offer(step, rng, parent.id, arch, None) if self.menus.offers_after_kick and walk else None
         if proposal is None:
             proposal = self._mutate(step, rng, parent.id, arch, f"{note} one more")
         else:
@@ -110,14 +94,20 @@ class AgenticSearch(StrategyBase):
         return proposal
 
     def _learn(self, proposal: Proposal | None, entry: Entry) -> None:
-        if self.kinds is not None:
-            parent_id = proposal.parent_ids[0] if proposal and proposal.parent_ids else None
-            self.kinds.learn(proposal, entry, self.archive.get(parent_id) if parent_id else None)
-        elif self.moves is not None:
-            self.moves.learn(proposal, entry, self.archive)
+        self.menus.learn(proposal, entry, self.archive)
 
     def _rejected(self, proposal: Proposal | None, child_hash: str) -> None:
-        if self.kinds is not None:
-            self.kinds.learn_rejected(proposal, child_hash)
-        elif self.moves is not None:
-            self.moves.learn_rejected(proposal, child_hash)
+        self.menus.learn_rejected(proposal, child_hash)
+
+
+class MenuPolicy(Protocol):
+    """How the agentic strategy builds the coder's menu at a parent and learns from the result
+    (agentic_menu.KindMenus on trees, guided_moves.MoveChooser on a cell space)."""
+
+    offers_after_kick: bool
+
+    def offer(self, arch: Arch, donor: Entry | None, rng: random.Random) -> tuple[list[Edit], Edit, str] | None: ...
+
+    def learn(self, proposal: Proposal | None, entry: Entry, archive: Archive) -> None: ...
+
+    def learn_rejected(self, proposal: Proposal | None, child_hash: str) -> None: ...

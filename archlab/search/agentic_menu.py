@@ -20,7 +20,7 @@ import json
 import random
 from collections import Counter
 
-from archlab.search.archive import Entry
+from archlab.search.archive import Archive, Entry
 from archlab.search.guided_moves import least_used_fresh
 from archlab.search.proposal import Proposal
 from archlab.search.selection import ucb_weights, weighted_choice
@@ -62,7 +62,21 @@ class KindMenus:
         self.wins: Counter[str] = Counter()  # ... and improved on its parent
         self.spot_uses: Counter[str] = Counter()  # per menu entry (kind, place, decided values)
 
-    def offer(self, arch: Arch, donor: Arch | None) -> list[Edit]:
+    offers_after_kick = True  # a kicked parent gets a menu of every kind too
+
+    def offer(self, arch: Arch, donor: Entry | None, rng: random.Random) -> tuple[list[Edit], Edit, str] | None:
+        """The coder's menu at `arch`, the strategy's own pick from it and a note; None when
+        nothing is fresh."""
+        menu = self.fresh_menu(arch, donor.arch if donor else None)
+        if not menu:
+            return None
+        default = self.default(arch, menu, rng)
+        kinds = sorted({m.kind for m in menu})
+        note = (f"{len(menu)} fresh entries of {len(kinds)} kinds for the coder; own pick "
+                f"{default.kind} at {default.path} ({self.record(default.kind)})")
+        return menu, default, note
+
+    def fresh_menu(self, arch: Arch, donor: Arch | None) -> list[Edit]:
         """The fresh legal entries of `arch` (crossovers with `donor` included), balanced to the limit."""
         space = self.space
         menu = space.legal(arch)
@@ -84,12 +98,13 @@ class KindMenus:
 
     # ---- learning -----------------------------------------------------------------------------
 
-    def learn(self, proposal: Proposal | None, entry: Entry, parent: Entry | None) -> None:
+    def learn(self, proposal: Proposal | None, entry: Entry, archive: Archive) -> None:
         """Count the kind that made `entry` (when it can be known) and whether it beat its parent.
         The last edit of a random walk (a kick) teaches nothing: its parent was never scored."""
         kind = self.kind_taken(proposal, entry.arch_hash)
         if kind is None or proposal is None or proposal.walk:
             return
+        parent = archive.get(proposal.parent_ids[0]) if proposal.parent_ids else None
         self.uses[kind] += 1
         self.wins[kind] += bool(entry.score is not None and parent is not None and parent.score is not None
                                 and entry.score > parent.score)

@@ -39,7 +39,20 @@ class MoveChooser:
         self.what_uses: Counter[str] = Counter()  # per kind of change ("cell_edge:nor_conv_3x3")
         self.what_wins: Counter[str] = Counter()
 
+    offers_after_kick = False  # a kicked cell takes one random fresh edit, as measured
+
     # ---- choosing ---------------------------------------------------------------------------
+
+    def offer(self, arch: Arch, donor: Entry | None, rng: random.Random) -> tuple[list[Edit], Edit, str] | None:
+        """One kind at one place: its menu for the coder, the strategy's own pick and a note;
+        None when nothing is fresh."""
+        move = self.move(arch, donor, rng)
+        if move is None:
+            return None
+        kind, path, menu = move
+        default = self.diverse_default(arch, kind, menu, rng)
+        self.used_place(kind, path)
+        return menu, default, f"{kind} at {path} ({self.record(kind)})"
 
     def move(self, arch: Arch, donor: Entry | None, rng: random.Random) -> tuple[str, str, list[Edit]] | None:
         """Kind and place of the next edit (under-explored and rewarding ones favoured) and its menu,
