@@ -194,23 +194,29 @@ def validate(arch: Arch, input_shape: tuple[int, ...]) -> list[str]:
     Each message is one line naming the node path, e.g.
     `root.2: conv kernel 9 (dilation 1) > padded length 5`.
     """
-    if not isinstance(arch, Arch):
-        return [f"expected an Arch, got {type(arch).__name__}"]
-    try:
-        t_in = input_type(input_shape)
-    except ArchError as exc:
-        return [str(exc)]
-    problems = param_problems(arch)
-    if problems:
-        return problems
-    shapes = Shapes(arch, t_in)
-    return [one_line(shapes.error)] if shapes.error else []
+    return _inferred(arch, input_shape)[1]
 
 
 def checked_shapes(arch: Arch, input_shape: tuple[int, ...]) -> Shapes:
     """Shapes of a valid tree, or ArchError with the first problem."""
-    problems = validate(arch, input_shape)
-    if problems:
+    shapes, problems = _inferred(arch, input_shape)
+    if problems or shapes is None:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ArchError(f"invalid architecture: {problems[0]}{more}")
-    return Shapes(arch, input_type(input_shape))
+    return shapes
+
+
+def _inferred(arch: Arch, input_shape: tuple[int, ...]) -> tuple[Shapes | None, list[str]]:
+    """The tree's shapes (None when they cannot be inferred) and every problem found: the
+    validation's own inference is the one a valid tree's callers use (not a second one)."""
+    if not isinstance(arch, Arch):
+        return None, [f"expected an Arch, got {type(arch).__name__}"]
+    try:
+        t_in = input_type(input_shape)
+    except ArchError as exc:
+        return None, [str(exc)]
+    problems = param_problems(arch)
+    if problems:
+        return None, problems
+    shapes = Shapes(arch, t_in)
+    return shapes, [one_line(shapes.error)] if shapes.error else []
