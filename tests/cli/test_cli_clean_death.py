@@ -49,8 +49,9 @@ def test_kill_9_leaves_no_sandbox_process_says_interrupted_and_resumes(tmp_path)
     out, tmp = tmp_path / "run", tmp_path / "tmp"
     tmp.mkdir()
     env = cli_env(TMPDIR=str(tmp))  # the executor's scratch roots land here, where the test can see them
-    # trainings of several seconds each (a 30-step one takes under a second): the kill lands mid-training
-    config = tiny_config(tmp_path, max_evals=3, workers=1, recipe={"steps": 600, "eval_every": 200})
+    # Trainings longer than the wait below on a fast machine (3,000 steps: ~10 s on a 2026 Xeon core,
+    # where 600 let the whole campaign end before the kill), so the kill lands mid-training.
+    config = tiny_config(tmp_path, max_evals=3, workers=1, recipe={"steps": 3000, "eval_every": 1000})
     started = time.time()
     proc = archlab("run", GOAL, "--out", str(out), "--config", str(config), env=env, start_new_session=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
