@@ -71,9 +71,9 @@ class MoveSpace:
 
     def _cell_child_hash(self, arch: Arch, edit: Edit) -> str:
         """`child_hash` in a cell space, from the cell's params alone: a local search hashes
-        every neighbour of each restart, and building each child's tree to hash it was a
-        fifth of an agentic campaign on a lookup table. The same hash as the child's tree
-        (tests/search/test_space.py checks both ways agree on every neighbour)."""
+        every neighbour of each restart, and building each child's tree to hash it was a fifth
+        of an agentic campaign's search loop on a lookup table. The same hash as the child's
+        tree (tests/search/test_space.py checks both ways agree on every neighbour)."""
         assert self.cell is not None
         slot, choice = edit.fixed.get(self.cell.slot_param), edit.fixed.get(self.cell.choice_param)
         key = (_params_key(arch.root.params), slot, choice)
