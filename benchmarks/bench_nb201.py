@@ -10,9 +10,9 @@ count. Every strategy starts from the same random seed cell per seed; evolution 
 regularized evolution with P=20, S=5; agentic is the backbone with the real Coder
 agent on the mock model.
 
-Speed: the campaigns of all strategies run interleaved (seed by seed), so a change of
-machine load hits them alike; proposals/s is proposals (cached repeats included) over the
-campaigns' own wall time.
+Speed: the campaigns of all strategies run interleaved (seed by seed, in an order that rotates,
+since a campaign runs faster or slower after another one), so a change of machine load hits them
+alike; proposals/s is proposals (cached repeats included) over the campaigns' own wall time.
 
 Tables (`--table PATH`): a CSV with one row per NAS-Bench-201 cell (all 15,625 for the shipped
 one). Columns, found by name: the key `arch` (the official cell string
@@ -129,7 +129,10 @@ def run_many(strategies: list[str], seeds: range, table_path: Path, budget: int,
              jobs: int) -> dict[str, list[SearchRun]]:
     """Independent campaigns, interleaved (each seed's strategies side by side), optionally over
     several processes; the runs of each strategy in seed order."""
-    work = [(strategy, seed, str(table_path), budget) for seed in seeds for strategy in strategies]
+    # The order rotates seed by seed: a campaign runs faster or slower after another one (caches of
+    # pure functions warmed, garbage left to collect), so no strategy always follows the same one.
+    work = [(strategy, seed, str(table_path), budget) for i, seed in enumerate(seeds)
+            for strategy in strategies[i % len(strategies):] + strategies[: i % len(strategies)]]
     if jobs <= 1:
         runs = [_search_job(job) for job in work]
     else:
