@@ -37,6 +37,7 @@ agentic_time_over_evolution=R load_average=L` (R: mean campaign time, agentic ov
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -104,6 +105,7 @@ def search(strategy: str, seed: int, table_path: Path | str, budget: int, workdi
                         budget=Budget(max_evals=budget))
     with tempfile.TemporaryDirectory(prefix="nb201-", dir=workdir) as scratch:
         out = Path(scratch) / f"{strategy}-{seed}"
+        gc.collect()  # the garbage earlier campaigns left is not this campaign's cost (not timed)
         start = time.perf_counter()
         summary = run_campaign(spec, out, SETTINGS)
         seconds = time.perf_counter() - start

@@ -5,14 +5,16 @@ A 300-query NAS-Bench-201 campaign (the same campaigns as bench_nb201.py: lightw
 worker, hashing embedder) is timed whole and in parts: `loop` (the Orchestrator's search loop:
 every proposal, evaluation and record), `open` (wiring: memory, model client, executor),
 `finish` (final state, usage, commit and tag), `close` (executor and memory, incl. the last
-Chroma write) and `summary` (reading the folder back). Per-proposal cost is loop time over
+Chroma write) and `summary` (reading the folder back); inside the loop, `propose` (the strategy),
+`coder` (the coder's step, which holds `evidence`, the similar-experiments query, and `model`, the
+model exchange), `record` (folding a result in), and `gc` (the garbage collector, whole campaign). Per-proposal cost is loop time over
 proposals; fixed cost is the rest. Each tree runs in its own process (its code first on the
 path), after two short warm-up campaigns (imports, the table), and the trees take turns seed by
 seed, so a change of machine load hits them alike.
 
 Usage: python benchmarks/bench_nb201_split.py [--trees DIR[,DIR...]] [--seeds 3] [--budget 300]
 Prints one line per campaign, a table per tree and strategy (proposals/s over the whole campaign
-and over the search loop, fixed seconds), the load average, and ends with one JSON line
+and over the search loop, fixed seconds), one of the phases inside the loop, the load average, and ends with one JSON line
 {tree: {strategy: {"campaign_per_s", "loop_per_s", "fixed_s"}}}.
 """
 
@@ -29,6 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
 PARTS = ("open", "loop", "finish", "close", "summary")
+INNER = ("propose", "coder", "evidence", "model", "record", "gc")  # nested in loop (gc: the whole campaign)
 
 _CHILD = r'''
 import collections, hashlib, json, sys, time
@@ -48,6 +51,23 @@ def timed(owner, name, part):
     setattr(owner, name, wrapper)
 timed(loop.Orchestrator, "run", "loop"); timed(lifecycle, "wire", "open"); timed(lifecycle, "_finish", "finish")
 timed(collaborators.Collaborators, "close", "close"); timed(lifecycle, "summarize", "summary")
+# Inside the loop (nested: the coder's step holds the evidence query and the model exchange).
+from archlab.campaign import history, proposing
+from archlab.llm import client
+from archlab.search import base as search_base
+for part, owner, name in (("propose", search_base.StrategyBase, "propose"), ("coder", proposing.Proposer, "_coder_choice"),
+                          ("evidence", history.History, "memories"), ("model", client.LLMClient, "_call"),
+                          ("record", loop.Orchestrator, "_fold")):
+    if hasattr(owner, name):  # an older tree may lack one
+        timed(owner, name, part)
+import gc
+collecting = [0.0]
+def on_gc(phase, info):
+    if phase == "start":
+        collecting[0] = time.perf_counter()
+    else:
+        spent["gc"] += time.perf_counter() - collecting[0]
+gc.callbacks.append(on_gc)
 for strategy in strategies:
     b.search(strategy, 999, b.TABLE, 20)  # warm-up: imports, the table
 for strategy in strategies:
@@ -98,6 +118,12 @@ def main(argv: list[str] | None = None) -> None:
             summary[tree][strategy] = figures
             print(f"{Path(tree).name} | {strategy} | {figures['campaign_per_s']} | {figures['loop_per_s']} | "
                   f"{figures['fixed_s']}")
+    print("\ntree | strategy | ms per campaign inside the loop: " + ", ".join(INNER)
+          + " (coder holds evidence and model; gc is over the whole campaign)")
+    for tree, by_strategy in runs.items():
+        for strategy, rows in by_strategy.items():
+            inner = ", ".join(f"{part} {1000 * statistics.fmean(r.get(part, 0.0) for r in rows):.0f}" for part in INNER)
+            print(f"{Path(tree).name} | {strategy} | {inner}")
     print(f"load average (1 min) during the run: {min(loads):.2f}-{max(loads):.2f}")
     print(json.dumps(summary))
 
