@@ -56,13 +56,13 @@ def balanced(menu: list[Edit], limit: int) -> list[Edit]:
 class KindMenus:
     """The coder's menu at a parent, the strategy's own pick from it, and what kinds achieved."""
 
+    offers_after_kick = True  # a kicked parent gets a menu of every kind too
+
     def __init__(self, space: MoveSpace, dedup_tries: int, limit: int) -> None:
         self.space, self.dedup_tries, self.limit = space, dedup_tries, limit
         self.uses: Counter[str] = Counter()  # per kind of move, proposals whose child was observed
         self.wins: Counter[str] = Counter()  # ... and improved on its parent
         self.spot_uses: Counter[str] = Counter()  # per menu entry (kind, place, decided values)
-
-    offers_after_kick = True  # a kicked parent gets a menu of every kind too
 
     def offer(self, arch: Arch, donor: Entry | None, rng: random.Random) -> tuple[list[Edit], Edit, str] | None:
         """The coder's menu at `arch`, the strategy's own pick from it and a note; None when

@@ -29,6 +29,8 @@ def kind_of_change(edit: Edit) -> str:
 class MoveChooser:
     """Kind, place and menu of the next edit, learnt from what earlier moves did."""
 
+    offers_after_kick = False  # a kicked cell takes one random fresh edit, as measured
+
     def __init__(self, space: MoveSpace, dedup_tries: int, focus: bool) -> None:
         self.space = space
         self.dedup_tries = dedup_tries
@@ -38,8 +40,6 @@ class MoveChooser:
         self.place_uses: Counter[str] = Counter()
         self.what_uses: Counter[str] = Counter()  # per kind of change ("cell_edge:nor_conv_3x3")
         self.what_wins: Counter[str] = Counter()
-
-    offers_after_kick = False  # a kicked cell takes one random fresh edit, as measured
 
     # ---- choosing ---------------------------------------------------------------------------
 
