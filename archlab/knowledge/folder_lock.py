@@ -41,7 +41,11 @@ from archlab.knowledge.errors import KnowledgeError
 
 LOCK_NAME = ".archlab-memory.lock"
 HOLDER_NAME = ".archlab-memory.holder.json"
-LOCK_FILES = frozenset({LOCK_NAME, HOLDER_NAME})
+HOLDER_DRAFT = HOLDER_NAME + ".tmp"  # written, then renamed: a reader never sees half a note
+LOCK_FILES = frozenset({LOCK_NAME, HOLDER_NAME, HOLDER_DRAFT})
+# A holder writes its note just after it takes the lock: one who finds the lock taken and no note
+# yet gives it this long before saying "another process" (the note names the campaign).
+HOLDER_NOTE_GRACE_S = 2.0
 
 
 class MemoryBusy(KnowledgeError):
@@ -93,10 +97,17 @@ class FolderLock:
         if self._lock.lock_counter == 1:
             self._write_holder()
 
+    def _noted_holder(self) -> str:
+        """`describe_holder`, once the holder has had a moment to write its note."""
+        deadline = time.monotonic() + HOLDER_NOTE_GRACE_S
+        while self.holder() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.describe_holder()
+
     def _wait(self) -> None:
         started = time.monotonic()
         limit = "as long as it takes" if self.timeout_s is None else f"at most {self.timeout_s:g} s"
-        line = (f"memory folder {self.folder} is in use by {self.describe_holder()}; waiting for it to close "
+        line = (f"memory folder {self.folder} is in use by {self._noted_holder()}; waiting for it to close "
                 f"({limit}; campaigns that write at once need a Chroma server, --chroma-url)")
         if self.on_wait is not None:
             self.on_wait(line)
@@ -113,7 +124,9 @@ class FolderLock:
         info = {"pid": os.getpid(), "host": socket.gethostname(), "owner": self.owner,
                 "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
         try:
-            (self.folder / HOLDER_NAME).write_text(json.dumps(info), encoding="utf-8")
+            draft = self.folder / HOLDER_DRAFT
+            draft.write_text(json.dumps(info), encoding="utf-8")
+            os.replace(draft, self.folder / HOLDER_NAME)
         except OSError:  # the note is a courtesy to whoever waits; the lock is what matters
             pass
 

@@ -109,3 +109,39 @@ def test_memories_of_one_process_share_the_folder(tmp_path):
             second.add(record(1, conv_net(), ok(0.7)))
             assert first.count() == 1
     assert not (tmp_path / "m" / ".archlab-memory.holder.json").exists()  # let go on the last close
+
+
+# A holder that takes the lock and writes its note a moment later, as a campaign does between
+# `acquire` and `_write_holder` (on a fast machine a waiter could look in between).
+LATE_NOTE = textwrap.dedent('''
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    from archlab.knowledge.folder_lock import FolderLock
+    lock = FolderLock(Path(sys.argv[2]), owner="campaign slow-to-say")
+    lock._lock.acquire(timeout=0)
+    Path(sys.argv[3]).touch()
+    time.sleep(0.5)
+    lock._write_holder()
+    time.sleep(60)
+''')
+
+
+def test_a_waiter_names_a_holder_that_writes_its_note_just_after_taking_the_folder(tmp_path):
+    from archlab.knowledge.folder_lock import FolderLock
+
+    folder, ready, script = tmp_path / "memory", tmp_path / "held", tmp_path / "late.py"
+    folder.mkdir()
+    script.write_text(LATE_NOTE)
+    holder = subprocess.Popen([sys.executable, str(script), str(REPO), str(folder), str(ready)],
+                              env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(ready, holder)
+        lines: list[str] = []
+        with pytest.raises(MemoryBusy) as caught:
+            FolderLock(folder, timeout_s=0.2, on_wait=lines.append).acquire()
+        assert len(lines) == 1 and "in use by campaign slow-to-say (pid" in lines[0], lines
+        assert "in use by campaign slow-to-say" in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait()
