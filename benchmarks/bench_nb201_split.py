@@ -7,15 +7,15 @@ every proposal, evaluation and record), `open` (wiring: memory, model client, ex
 `finish` (final state, usage, commit and tag), `close` (executor and memory, incl. the last
 Chroma write) and `summary` (reading the folder back); inside the loop, `propose` (the strategy),
 `coder` (the coder's step, which holds `evidence`, the similar-experiments query, and `model`, the
-model exchange), `record` (folding a result in), and `gc` (the garbage collector, whole campaign). Per-proposal cost is loop time over
-proposals; fixed cost is the rest. Each tree runs in its own process (its code first on the
-path), after two short warm-up campaigns (imports, the table), and the trees take turns seed by
-seed, so a change of machine load hits them alike.
+model exchange), `record` (folding a result in), and `gc` (the garbage collector, whole campaign).
+Per-proposal cost is loop time over proposals; fixed cost is the rest. Each tree runs in its own
+process (its code first on the path), after two short warm-up campaigns (imports, the table), and
+the trees take turns seed by seed, so a change of machine load hits them alike.
 
 Usage: python benchmarks/bench_nb201_split.py [--trees DIR[,DIR...]] [--seeds 3] [--budget 300]
 Prints one line per campaign, a table per tree and strategy (proposals/s over the whole campaign
-and over the search loop, fixed seconds), one of the phases inside the loop, the load average, and ends with one JSON line
-{tree: {strategy: {"campaign_per_s", "loop_per_s", "fixed_s"}}}.
+and over the search loop, fixed seconds), one of the phases inside the loop, the load average,
+and ends with one JSON line {tree: {strategy: {"campaign_per_s", "loop_per_s", "fixed_s"}}}.
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ timed(collaborators.Collaborators, "close", "close"); timed(lifecycle, "summariz
 from archlab.campaign import history, proposing
 from archlab.llm import client
 from archlab.search import base as search_base
-for part, owner, name in (("propose", search_base.StrategyBase, "propose"), ("coder", proposing.Proposer, "_coder_choice"),
-                          ("evidence", history.History, "memories"), ("model", client.LLMClient, "_call"),
-                          ("record", loop.Orchestrator, "_fold")):
+for part, owner, name in (("propose", search_base.StrategyBase, "propose"),
+                          ("coder", proposing.Proposer, "_coder_choice"), ("evidence", history.History, "memories"),
+                          ("model", client.LLMClient, "_call"), ("record", loop.Orchestrator, "_fold")):
     if hasattr(owner, name):  # an older tree may lack one
         timed(owner, name, part)
 import gc

@@ -116,9 +116,6 @@ def _params_schema(edit: Any) -> dict[str, Any]:
             "required": list(edit.free), "additionalProperties": False}
 
 
-_NO_FREE_KEY = _json({"additionalProperties": False, "properties": {}, "required": [], "type": "object"})
-
-
 def coder_answer_schema(menu: list[Any]) -> dict[str, Any]:
     """The coder's answer for this shown menu: a menu id, that entry's free values, a rationale.
 
@@ -129,9 +126,11 @@ def coder_answer_schema(menu: list[Any]) -> dict[str, Any]:
     """
     variants: dict[str, dict[str, Any]] = {}
     for edit in menu:
-        if edit.free or not variants.get(_NO_FREE_KEY):  # entries without free values share one schema
+        if edit.free:
             schema = _params_schema(edit)
             variants.setdefault(_json(schema), schema)
+        elif "" not in variants:  # entries without free values share one schema (no dump each)
+            variants[""] = _params_schema(edit)
     options = list(variants.values())
     return {
         "type": "object",

@@ -44,15 +44,14 @@ class LocalSearch(StrategyBase):
         if not self._climb:
             return self._sample(step, rng, f"climb {self._climbs} has no result yet:")
         parent = ranked(self._climb)[0]
-        move = self.moves.move(parent.arch, None, rng)
-        if move is None:
+        offer = self.moves.offer(parent.arch, None, rng)
+        if offer is None:
             why = f"{parent.id} (val {parent.score:.4f}) is a local optimum, every neighbour seen"
             self._climbs += 1
             self._climb_step, self._climb, self._restart_left = step, [], self.restarts - 1
             return self._sample(step, rng, f"{why}; climb {self._climbs} starts from random samples:")
-        kind, path, menu = move
-        default = self.moves.diverse_default(parent.arch, kind, menu, rng)
-        self.moves.used_place(kind, path)
+        menu, default, _ = offer
+        kind, path = default.kind, default.path  # every entry of the menu is at one kind and place
         return Proposal(step=step, strategy=self.name, parent_ids=[parent.id], parent_arch=parent.arch,
                         edit_kind=kind, path=path, menu=menu, default=default,
                         note=f"climb {self._climbs} from its best {parent.id} (val {parent.score:.4f}); "

@@ -40,8 +40,7 @@ class MoveSpace:
         self._seen: set[str] = set()  # structures observed, claimed or already proposed as a default
         self._menus: dict[str, list[Edit]] = {}  # arch JSON -> legal menu
         self._children: dict[tuple[str, str], str] = {}  # (arch JSON, edit JSON) -> child hash
-        self._cell_children: dict[tuple[Hashable, Any, Any], str] = {}  # (cell params, slot, choice) -> child hash
-        self._cell_hashes: dict[Hashable, str] = {}  # cell params -> hash
+        self._cell_hashes: dict[Hashable, str] = {}  # a cell's params -> its hash
 
     def legal(self, arch: Arch, donor: Arch | None = None, kinds: list[str] | None = None) -> list[Edit]:
         """The legal menu of `arch` (with a crossover donor: not memoised)."""
@@ -75,18 +74,11 @@ class MoveSpace:
         of an agentic campaign's search loop on a lookup table. The same hash as the child's
         tree (tests/search/test_space.py checks both ways agree on every neighbour)."""
         assert self.cell is not None
-        slot, choice = edit.fixed.get(self.cell.slot_param), edit.fixed.get(self.cell.choice_param)
-        key = (_params_key(arch.root.params), slot, choice)
-        if key not in self._cell_children:
-            try:
-                params = self.cell.with_choice(arch.root.params, slot, choice)
-            except tools.ArchError as exc:  # as `apply_listed` says it
-                raise tools.EditError(f"{edit.kind} at {edit.path} failed: {exc}") from None
-            self._cell_children[key] = self._cell_hash(arch, params)
-        return self._cell_children[key]
-
-    def _cell_hash(self, arch: Arch, params: dict[str, Any]) -> str:
-        """The hash of `arch` (one cell node) with its params replaced by `params`."""
+        try:
+            params = self.cell.with_choice(arch.root.params, edit.fixed.get(self.cell.slot_param),
+                                           edit.fixed.get(self.cell.choice_param))
+        except tools.ArchError as exc:  # as `apply_listed` says it
+            raise tools.EditError(f"{edit.kind} at {edit.path} failed: {exc}") from None
         key = _params_key(params)
         if key not in self._cell_hashes:
             child = arch.model_copy(update={"root": arch.root.model_copy(update={"params": params})})
