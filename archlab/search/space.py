@@ -77,8 +77,8 @@ class MoveSpace:
         try:
             params = self.cell.with_choice(arch.root.params, edit.fixed.get(self.cell.slot_param),
                                            edit.fixed.get(self.cell.choice_param))
-        except tools.ArchError as exc:  # as `apply_listed` says it
-            raise tools.EditError(f"{edit.kind} at {edit.path} failed: {exc}") from None
+        except tools.ArchError as exc:
+            raise tools.EditError.failed(edit.kind, edit.path, exc) from None
         key = _params_key(params)
         if key not in self._cell_hashes:
             child = arch.model_copy(update={"root": arch.root.model_copy(update={"params": params})})

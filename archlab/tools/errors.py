@@ -25,6 +25,11 @@ class ArchError(_OneLineError):
 class EditError(_OneLineError):
     """An edit is not on the legal menu, is unfilled, or a value is out of its domain."""
 
+    @classmethod
+    def failed(cls, kind: str, path: str, error: Exception) -> EditError:
+        """An edit whose transformation raised, worded alike wherever it is applied."""
+        return cls(f"{kind} at {path} failed: {error}")
+
 
 class MiningError(_OneLineError):
     """A Python file or module could not be mined into leaf ops."""

@@ -200,9 +200,10 @@ def validate(arch: Arch, input_shape: tuple[int, ...]) -> list[str]:
 def checked_shapes(arch: Arch, input_shape: tuple[int, ...]) -> Shapes:
     """Shapes of a valid tree, or ArchError with the first problem."""
     shapes, problems = _inferred(arch, input_shape)
-    if problems or shapes is None:
+    if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ArchError(f"invalid architecture: {problems[0]}{more}")
+    assert shapes is not None  # `_inferred` gives shapes whenever it finds no problem
     return shapes
 
 

@@ -33,7 +33,7 @@ def apply(arch: Arch, edit: Edit, input_shape: tuple[int, ...] | None = None) ->
         root = transform(arch, edit)
         new = Arch(root=root, mined=arch.mined, name=arch.name)
     except (ArchError, KeyError, TypeError, ValueError) as exc:
-        raise EditError(f"{edit.kind} at {edit.path} failed: {exc}") from None
+        raise EditError.failed(edit.kind, edit.path, exc) from None
     problems = validate(new, tuple(shape)) if shape is not None else param_problems(new)
     if problems:
         raise EditError(f"{edit.kind} at {edit.path} gives an invalid tree: {problems[0]}")
