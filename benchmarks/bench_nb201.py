@@ -30,7 +30,8 @@ Prints mean +- std per strategy and budget, draws the anytime curves of the tabl
 (to --png; without it, to a file in the temp folder: the shipped benchmarks/nb201_anytime.png is
 rewritten only when asked by name), then the line
 `agentic_proposals_per_s=X evolution_proposals_per_s=Y random_proposals_per_s=Z
-agentic_time_over_evolution=R load_average=L` (R: mean campaign time, agentic over evolution), and ends with one JSON line
+agentic_time_over_evolution=R load_average=L` (R: mean campaign time, agentic over evolution; a variant
+run beside them, e.g. agentic_random_coder, adds its own two figures), and ends with one JSON line
 {"strategy": {"25": mean, ...}, ...} (test accuracy, %).
 """
 
@@ -66,6 +67,11 @@ STRATEGIES = ("random", "evolution", "agentic")
 # seeds 1000-1099, a lag of 0 changed the agentic mean at 100 queries by -0.01, noise), no
 # per-experiment commit, analysis or report, and the model-free embedder.
 SETTINGS = CampaignSettings(workers=1, lightweight=True, write_report=False, embedder="hashing")
+# Variants a run may add by name (`--strategies ...,agentic_random_coder`): a strategy with other
+# settings. agentic_random_coder is the agentic search with the coder's pick replaced by a seeded
+# uniform draw (`coder: random`): no prompt, model or evidence, so its time against agentic's says
+# what the model exchange costs per campaign (its picks differ: the draws are not the mock's).
+VARIANTS: dict[str, tuple[str, dict[str, object]]] = {"agentic_random_coder": ("agentic", {"coder": "random"})}
 
 
 @dataclass
@@ -100,14 +106,15 @@ def seed_cell(table: LookupTable, seed: int) -> str:
 def search(strategy: str, seed: int, table_path: Path | str, budget: int, workdir: Path | str | None = None) -> SearchRun:
     """One campaign on the table until `budget` queries; its records, in order, as a SearchRun."""
     table = read_table(table_path)
+    base, overrides = VARIANTS.get(strategy, (strategy, {}))
     spec = CampaignSpec(goal=f"NAS-Bench-201 {strategy} seed {seed}", task=f"table:{Path(table_path).resolve()}",
-                        strategy=strategy, seed=seed, seed_archs=[f"nb201:{seed_cell(table, seed)}"],
+                        strategy=base, seed=seed, seed_archs=[f"nb201:{seed_cell(table, seed)}"],
                         budget=Budget(max_evals=budget))
     with tempfile.TemporaryDirectory(prefix="nb201-", dir=workdir) as scratch:
         out = Path(scratch) / f"{strategy}-{seed}"
         gc.collect()  # the garbage earlier campaigns left is not this campaign's cost (not timed)
         start = time.perf_counter()
-        summary = run_campaign(spec, out, SETTINGS)
+        summary = run_campaign(spec, out, SETTINGS.model_copy(update=overrides))
         seconds = time.perf_counter() - start
         records = load_records(Workspace.open(out))
     if summary.status != "done":
@@ -193,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=100, help="how many seeds (campaigns per strategy)")
     parser.add_argument("--budget", type=int, default=max(BUDGETS), help="queries per campaign")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES),
+                        help=f"comma-separated, among {', '.join(STRATEGIES + tuple(VARIANTS))}")
     parser.add_argument("--png", type=Path, default=None,
                         help="where to draw the plot (default: a file in the temp folder; the shipped "
                              "benchmarks/nb201_anytime.png only when given here)")
@@ -222,6 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     summary: dict[str, dict[str, float]] = {}
     curves: dict[str, list[list[float]]] = {}
     strategies = args.strategies.split(",")
+    unknown = [s for s in strategies if s not in STRATEGIES and s not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown strategy {unknown[0]!r}; choose among {', '.join(STRATEGIES + tuple(VARIANTS))}")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     all_runs = run_many(strategies, seeds, args.table, args.budget, args.jobs)
     rates = {strategy: proposals_per_s(runs) for strategy, runs in all_runs.items()}
@@ -235,15 +246,16 @@ def main(argv: list[str] | None = None) -> None:
             summary[strategy][str(b)] = round(mean, 3)
             cells.append(f"{b}: {mean:.2f} +- {std:.2f}" + (f" ({len(picks)} runs)" if len(picks) < len(runs) else ""))
         fallbacks = sum(r.coder_fallbacks for r in runs)
-        print(f"{strategy:9s} | " + " | ".join(cells)
+        print(f"{strategy:{max(map(len, all_runs))}s} | " + " | ".join(cells)
               + f" | {rates[strategy]:.0f} proposals/s, {statistics.fmean(r.seconds for r in runs):.1f}s per campaign"
-              + (f", coder fallbacks {fallbacks}" if strategy == "agentic" else ""))
+              + (f", coder fallbacks {fallbacks}" if strategy.startswith("agentic") else ""))
     plot(curves, args.png, table)
     print(f"plot: {args.png}")
     figures = [f"{strategy}_proposals_per_s={rates[strategy]:.1f}" for strategy in sorted(rates)]
-    if "agentic" in rates and "evolution" in rates:  # a whole campaign's time, agentic over evolution
-        seconds = {s: statistics.fmean(r.seconds for r in all_runs[s]) for s in ("agentic", "evolution")}
-        figures.append(f"agentic_time_over_evolution={seconds['agentic'] / seconds['evolution']:.2f}")
+    if "evolution" in rates:  # a whole campaign's time, agentic (and any variant) over evolution
+        seconds = {s: statistics.fmean(r.seconds for r in runs) for s, runs in all_runs.items()}
+        figures += [f"{s}_time_over_evolution={seconds[s] / seconds['evolution']:.2f}"
+                    for s in ("agentic", *VARIANTS) if s in seconds]
     figures.append("load_average=" + "/".join(f"{x:.2f}" for x in os.getloadavg()))
     print(" ".join(figures))
     print(json.dumps(summary))

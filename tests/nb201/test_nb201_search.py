@@ -66,11 +66,18 @@ def test_shuffling_the_reported_column_changes_no_decision(shuffled_table, strat
     assert original.reports != shuffled.reports  # the shuffle did change what would be reported
 
 
-@pytest.mark.parametrize("strategy", ["random", "evolution", "agentic"])
+@pytest.mark.parametrize("strategy", ["random", "evolution", "agentic", "agentic_random_coder"])
 def test_no_functional_class_is_queried_twice(strategy, tmp_path):
     run = bench().search(strategy, 5, TABLE, budget=40, workdir=tmp_path)
     classes = [canonical_cell(c) for c in run.cells]
     assert len(run.cells) == 40 and len(set(classes)) == 40
+
+
+def test_the_random_coder_variant_is_agentic_search_with_other_picks(tmp_path):
+    b = bench()
+    agentic, variant = (b.search(s, 5, TABLE, budget=40, workdir=tmp_path) for s in ("agentic", "agentic_random_coder"))
+    assert variant.cells[0] == agentic.cells[0]  # the same seed cell, evaluated first
+    assert variant.cells != agentic.cells  # then the coder's picks: seeded draws, not the mock's
 
 
 def test_the_picked_cell_is_the_best_by_signal_so_far(tmp_path):
