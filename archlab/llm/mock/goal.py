@@ -33,11 +33,12 @@ def _limit_match(text: str, units: str) -> re.Match[str] | None:
         rf"{_NUMBER}\s*{units}\s*(?:max(?:imum)?|or\s+(?:less|fewer)|at\s+most|budget|cap|limit)",
         rf"{_NUMBER}[\s-]*{units}\b",
     ]
-    for pattern in patterns:
-        match = re.search(pattern, text, re.IGNORECASE)
-        if match:
-            return match
-    return None
+    return _first_match(patterns, text)
+
+
+def _first_match(patterns: list[str], text: str) -> re.Match[str] | None:
+    """The match of the first pattern that matches `text` (case ignored): earlier patterns are the surer reading."""
+    return next((m for m in (re.search(p, text, re.IGNORECASE) for p in patterns) if m), None)
 
 
 def _limit(text: str, units: str) -> float | None:
@@ -87,12 +88,11 @@ def _latency_ms(goal: str) -> float | None:
         rf"{_LIMIT_WORDS}\s*(\d+(?:\.\d+)?)\s*{unit}\s*(?:of\s+)?(?:inference\s+)?latency",
         rf"latency\s*(?:of\s*)?(\d+(?:\.\d+)?)\s*{unit}",
     ]
-    for pattern in patterns:
-        match = re.search(pattern, goal, re.IGNORECASE)
-        if match:
-            value = float(match.group(1))
-            return value * 1000.0 if match.group(2).lower().startswith("s") else value
-    return None
+    match = _first_match(patterns, goal)
+    if match is None:
+        return None
+    value = float(match.group(1))
+    return value * 1000.0 if match.group(2).lower().startswith("s") else value
 
 
 def _target(goal: str) -> float | None:
