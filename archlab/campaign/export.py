@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archlab import tools
 from archlab.campaign.checks import load_checked_task
@@ -22,6 +22,9 @@ from archlab.campaign.status import campaign_best, load_records, scored
 from archlab.campaign.workspace import Workspace
 from archlab.errors import one_line
 from archlab.records import BEST_RULE, Pick, confirmation_source, rank_candidates
+
+if TYPE_CHECKING:
+    from archlab.sandbox import Task
 
 
 def _pct(value: float | None) -> str:
@@ -82,7 +85,7 @@ def _weights_run(record: dict[str, Any], pick: Pick | None, by_id: dict[str, dic
     return None
 
 
-def _about(task_name: str, task: Any, record: dict[str, Any], pick: Pick | None, weights_run: dict[str, Any] | None,
+def _about(task_name: str, task: Task, record: dict[str, Any], pick: Pick | None, weights_run: dict[str, Any] | None,
            best: Pick | None) -> list[str]:
     """The docstring's lines: which experiment, its metrics, the task (validation decides; test is reported)."""
     result = record["result"]

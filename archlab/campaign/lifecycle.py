@@ -16,13 +16,11 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from archlab.campaign.candidate import was_trained
 from archlab.campaign.checks import check_spec
-from archlab.campaign.collaborators import Collaborators, Wiring, open_before_folder, wire
+from archlab.campaign.collaborators import Collaborators, ExperimentMemory, Wiring, open_before_folder, wire
 from archlab.campaign.confirmation import confirm_after_search, search_records, stage_spec, time_left_deadline
 from archlab.campaign.errors import CampaignError, UsageError
 from archlab.campaign.history import History
@@ -40,6 +38,7 @@ from archlab.errors import one_line
 from archlab.records import CampaignSpec, Result
 
 if TYPE_CHECKING:
+    from archlab.llm import LLMClient
     from archlab.sandbox import Task
 
 _RUNTIME_ONLY = ("progress", "notice", "report_every_s", "grace_s")
@@ -140,7 +139,7 @@ def _execute(ws: Workspace, spec: CampaignSpec, state: CampaignState, settings: 
              task: Task | None, llm_mode: Literal["record", "replay"], prefix: list[dict[str, Any]],
              wiring: Wiring | None, replay_len: int | None = None,
              recorded: tuple[dict[str, tuple[str, list[str]]], list[str] | None] | None = None,
-             opened: tuple[Any, Any] | None = None) -> CampaignSummary:
+             opened: tuple[LLMClient, ExperimentMemory | None] | None = None) -> CampaignSummary:
     state.sessions += 1
     state.status, state.stop_reason, state.error = "running", "", ""
     state.owner = Owner.here()
