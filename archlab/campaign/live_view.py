@@ -70,11 +70,13 @@ class LiveView:
                   f"cached {event.cached}  rejected {event.rejected}  "
                   f"best val [bold green]{_pct(event.best_val)}[/] ({event.best_id or '-'})")
         board = Table(title="leaderboard (validation)", expand=False)
-        for column in ("id", "val acc", "params", "edit"):
+        # Rows at a lower fidelity rank below full ones whatever their score: say which is which.
+        mixed = len({row.fidelity for row in event.leaderboard}) > 1
+        for column in ("id", "val acc", *(("fidelity",) if mixed else ()), "params", "edit"):
             board.add_column(column)
         for row in event.leaderboard:
-            board.add_row(row.id, _pct(row.val_accuracy), f"{row.params:,}" if row.params else "-",
-                          (row.edit or "(seed, as given)")[:60])
+            board.add_row(row.id, _pct(row.val_accuracy), *((f"{row.fidelity:g}",) if mixed else ()),
+                          f"{row.params:,}" if row.params else "-", (row.edit or "(seed, as given)")[:60])
         return Group(self.progress, counts, board, f"[dim]{event.message}[/]")
 
 

@@ -268,6 +268,8 @@ class Orchestrator:
             what = "cached"
         elif result.ok:
             what = f"ok val {100 * (result.val_accuracy or 0):.1f}%"
+            if result.fidelity < self.top_fidelity - 1e-9:  # a screen: the best is read at the top fidelity
+                what += f" at fidelity {result.fidelity:g}"
         else:
             what = f"{result.failure}: {result.error.splitlines()[0] if result.error else ''}"
         params = f" ({result.params:,} params)" if result.params else ""

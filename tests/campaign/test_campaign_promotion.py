@@ -72,6 +72,19 @@ def test_campaign_promotes_competitive_short_runs_to_full_fidelity(tmp_path, set
     assert_rung_rule(load_records(Workspace(tmp_path / "c")), settings)
 
 
+def test_the_live_line_says_when_a_result_is_a_low_fidelity_screen(tmp_path, settings):
+    """The best is read at full fidelity, so a screen's higher score must not look like a missed best."""
+    lines: list[str] = []
+    progress = settings.model_copy(update={"progress": lambda event: lines.append(event.message)})
+    run_campaign(make_spec(evals=16), tmp_path / "c", progress, wiring=fakes.wiring(jitter_seed=11))
+    by_id = {r["id"]: r["result"] for r in load_records(Workspace(tmp_path / "c"))}
+    shown = {line.split()[0]: line for line in lines if line.split()[0] in by_id}
+    low = [exp for exp, result in by_id.items() if result["status"] == "ok" and result["fidelity"] < 1.0]
+    assert low, "no low-fidelity run to show"
+    assert all(" at fidelity 0.5 (" in shown[exp] for exp in low), [shown[exp] for exp in low]
+    assert not any("at fidelity" in shown[exp] for exp in by_id if exp not in low)
+
+
 def assert_rung_rule(records: list[dict], settings) -> None:
     """Each promoted candidate was in its rung's top (quota) among what that proposal could see."""
     number = {r["id"]: i for i, r in enumerate(records)}
