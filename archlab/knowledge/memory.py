@@ -183,12 +183,24 @@ class Memory:
         return len(batch)
 
     def _upsert(self, records: Sequence[ExperimentRecord]) -> None:
-        keys = [record.key for record in records]
         metas, documents, shapes = zip(*(views.record_rows(record) for record in records))
-        metas, documents, shapes = list(metas), list(documents), np.stack(shapes)
+        self._upsert_rows(records, list(metas), self.embedder.embed(list(documents)), np.stack(shapes))
+
+    def add_rows(self, records: Sequence[ExperimentRecord], metas: Sequence[dict[str, Any]],
+                 texts: np.ndarray, shapes: np.ndarray) -> None:
+        """Index records whose rows were made already (`views.record_rows`, the document embedded
+        by this memory's embedder): a lightweight campaign's own index makes them as each record
+        comes, so they are not made again when its batch is written. Keys must be distinct."""
+        for start in range(0, len(records), self._batch):
+            end = start + self._batch
+            self._upsert_rows(records[start:end], metas[start:end], texts[start:end], shapes[start:end])
+
+    def _upsert_rows(self, records: Sequence[ExperimentRecord], metas: Sequence[dict[str, Any]],
+                     texts: np.ndarray, shapes: np.ndarray) -> None:
+        keys = [record.key for record in records]
         # No Chroma documents: Chroma builds a full-text index over them, which
         # halves insert speed, and nothing here searches text by keyword.
-        self._experiments.upsert(ids=keys, embeddings=self.embedder.embed(documents), metadatas=metas)
+        self._experiments.upsert(ids=keys, embeddings=texts, metadatas=list(metas))
         self._structures.upsert(
             ids=keys, embeddings=shapes,
             metadatas=[{**views.filter_metadata(meta), "result": record.result.model_dump_json()}

@@ -85,16 +85,22 @@ class WriteBehindMemory:
         self.flush()
         return self.memory.best(k, family, **filters)
 
-    def add_many(self, records: Any) -> int:
+    def add_many(self, records: Iterable[ExperimentRecord]) -> int:
         records = list(records)
-        self._pending.extend(records)
+        for record in records:
+            self.add(record)
         self.flush()
         return len(records)
 
     def flush(self) -> None:
-        if self._pending:
-            pending, self._pending = self._pending, []
+        if not self._pending:
+            return
+        pending = list({record.key: record for record in self._pending}.values())  # last one wins, as in add_many
+        self._pending = []
+        if self.own is None:
             self.memory.add_many(pending)
+        else:  # the own index made each record's rows as it came: written as they are
+            self.memory.add_rows(pending, *self.own.rows([record.key for record in pending]))
 
     def lookup(self, arch_hash: str, fidelity: float, task: str | None = None) -> Result | None:
         """`Memory.lookup` over the index and the pending records together (from the in-process
@@ -215,6 +221,13 @@ class OwnExperiments:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    def rows(self, keys: list[str]) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+        """The stored rows of `keys` (metadata, document embedding, structural vector), as
+        `Memory.add_rows` takes them: the float32 values Chroma stores, exactly."""
+        at = [self._index[key] for key in keys]
+        return ([self._metas[i] for i in at], self._texts[at].astype(np.float32),
+                self._shapes[at].astype(np.float32))
 
     def similar(self, arch: Any = None, text: str | None = None, k: int = 5) -> list[dict[str, Any]]:
         """`Memory.similar(arch, text, k)`: the same pools (nearest by structure, by text), the

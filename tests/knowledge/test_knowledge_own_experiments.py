@@ -123,3 +123,13 @@ def test_similar_and_best_match_a_chroma_memory_of_the_same_campaign(tmp_path_fa
             if pool >= len(records):
                 assert own.similar(arch, text, k) == chroma.similar(arch, text, k)
         assert own.best(8) == chroma.best(8)
+        # Written from the rows the own index made (not made again), Chroma holds what add_many writes.
+        own.flush()
+        assert inner.count() == chroma.count() == len(records)
+        for arch_index, text_index, k in queries:
+            arch, text = None if arch_index < 0 else ARCHS[arch_index], TEXTS[text_index]
+            if arch is not None or text:
+                assert inner.similar(arch, text, k) == chroma.similar(arch, text, k)
+        assert inner.best(8) == chroma.best(8)
+        assert all(inner.lookup(r.arch_hash, r.result.fidelity) == chroma.lookup(r.arch_hash, r.result.fidelity)
+                   for r in records)
