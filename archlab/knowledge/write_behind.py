@@ -24,10 +24,13 @@ document embedding, structural vector and metadata) and ranks by the same
 distances and tie-breaks as `Memory.similar` and `Memory.best`, so over a memory
 that holds only this campaign every answer is the same; rows of other campaigns
 in a shared memory are not consulted (the shared memory is still written, in
-batches, and `lookup` still reads it). One thing no index can copy: where rows
+batches, and `lookup` still reads it). What no index can copy: where rows
 tie exactly at the edge of a candidate pool (`similar` first fetches the nearest
 few by structure and by text), Chroma keeps those its graph happens to reach
-first; here the lower keys are kept.
+first (and its graph may strand rows whose vectors duplicate others'); here the
+lower keys are kept. And Chroma renormalises the text vectors of its cosine
+collection as it stores them, which moves a float32 ulp here and there: rows
+whose distances agree to ~1e-9 may come in the other order there.
 """
 
 from __future__ import annotations
@@ -185,9 +188,10 @@ class KnownResults:
 class OwnExperiments:
     """One campaign's experiments, indexed in process; `similar` and `best` as `Memory` answers them.
 
-    Vectors are kept as Chroma gives them back (its float32 rows widened to float64), because
+    Vectors are kept as Chroma stores them (float32, widened to float64), because
     `Memory.similar` computes its distances on those: the same arithmetic, row by row, gives
-    the same bits, so near-ties are ordered exactly as there."""
+    the same bits, so near-ties are ordered as there (but for Chroma's renormalising of
+    cosine vectors, see the module's docstring)."""
 
     def __init__(self, embedder: TextEmbedder) -> None:
         self.embedder = embedder

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from archlab import tools
@@ -98,17 +98,21 @@ def test_a_resumed_index_knows_the_experiments_on_disk_and_answers_without_chrom
 
 
 def assert_answers_alike(answer: list[dict], chroma: list[dict], every: list[dict]) -> None:
-    """`answer` is Chroma's answer; or, where Chroma's graph did not reach some rows (HNSW may
-    strand a row whose vectors duplicate others', even with a pool over every row), both are the
-    exact ranking of every row (`every`) with rows left out, each row as it is there."""
+    """`answer` is Chroma's answer, or both are rows of `every` (the exact ranking of every row)
+    in the order of their shown distances. Chroma's answers are approximate at the last bits and
+    at duplicates: it renormalises the vectors of a cosine collection as it stores them (one
+    float32 ulp here and there, which can swap rows whose distances agree to ~1e-9), and its HNSW
+    graph may strand a row whose vectors duplicate others', even with a pool over every row."""
     if answer == chroma:
         return
     for got in (answer, chroma):
-        rest = iter(every)
-        assert all(any(row == other for other in rest) for row in got), (got, every)
+        assert all(row in every for row in got), (got, every)
+        assert [row["distance"] for row in got] == sorted(row["distance"] for row in got), got
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(adds=[(6, 3, 5), (6, 3, 4)], queries=[(0, 5, 2)])  # a near-tie Chroma's renormalising swaps
+@example(adds=[(0, 0, 0)] * 9 + [(2, 0, 7), (2, 0, 2)], queries=[(0, 5, 10)])  # duplicates HNSW strands
 @given(adds=st.lists(st.tuples(st.integers(0, len(ARCHS) - 1), st.integers(0, len(RESULTS) - 1),
                                st.integers(0, len(EDITS) - 1)), min_size=1, max_size=40),
        queries=st.lists(st.tuples(st.integers(-1, len(ARCHS) - 1), st.integers(0, len(TEXTS) - 1),
