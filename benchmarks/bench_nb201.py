@@ -189,7 +189,7 @@ def plot(curves: dict[str, list[list[float]]], path: Path, table: LookupTable) -
     ax.set_ylabel(f"{table.columns.report} of the best-by-{table.columns.signal} cell (%)")
     lows = [statistics.fmean(r[min(9, len(r) - 1)] for r in runs) for runs in curves.values() if runs]
     ax.set_ylim(min(lows, default=best - 3) - 0.5, best + 0.25)  # from ~10 queries on: where they differ
-    ax.set_title(f"NAS-Bench-201 table {table.path.name}: anytime performance (mean +- std)")
+    ax.set_title(f"NAS-Bench-201 table {table.path.name}: anytime performance (mean +- std)", fontsize=10)
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
