@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from archlab.knowledge import Memory, MemoryBusy, MemoryBusyWarning
-from conftest import conv_net, ok, record
+from memory_builders import conv_net, ok, record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ WRITER = textwrap.dedent('''
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
     from archlab.knowledge import Memory
-    from conftest import conv_net, ok, record
+    from memory_builders import conv_net, ok, record
     folder, name, n, release, ready = sys.argv[2], sys.argv[3], int(sys.argv[4]), Path(sys.argv[5]), sys.argv[6]
     start = time.monotonic()
     with Memory(path=folder, embedder="hashing", owner=f"campaign {name}",

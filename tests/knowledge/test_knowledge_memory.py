@@ -3,7 +3,7 @@
 import pytest
 
 from archlab.knowledge import KnowledgeError, Memory
-from conftest import conv_net, failed, mlp, ok, record
+from memory_builders import conv_net, failed, mlp, ok, record
 
 PROMPT_KEYS = {"id", "campaign", "arch", "edit", "val_accuracy", "params", "status"}
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from archlab import tools
 from archlab.knowledge import Memory
 from archlab.knowledge.write_behind import WriteBehindMemory
-from conftest import conv_net, failed, mlp, ok, record
+from memory_builders import conv_net, failed, mlp, ok, record
 
 CELLS = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
          "|none~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_1x1~0|none~1|skip_connect~2|",

@@ -3,7 +3,7 @@
 import pytest
 
 from archlab.knowledge import ExperimentRecord, KnowledgeError, read_record
-from conftest import conv_net, failed, ok, record
+from memory_builders import conv_net, failed, ok, record
 
 
 def test_record_round_trips_through_json(tmp_path):

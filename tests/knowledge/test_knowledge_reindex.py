@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from archlab.knowledge import CorruptRecordWarning, IndexRebuiltWarning, Memory, open_memory, reindex
-from conftest import conv_net, ok, record, write_campaign
+from memory_builders import conv_net, ok, record, write_campaign
 
 
 def test_reindex_loads_records_and_insights(tmp_path, population):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from archlab.knowledge import KnowledgeError, Memory, open_memory
-from conftest import conv_net, ok, record, write_campaign
+from memory_builders import conv_net, ok, record, write_campaign
 
 
 def _free_port() -> int:
@@ -78,7 +78,7 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from archlab.knowledge import Memory
-from conftest import conv_net, ok, record
+from memory_builders import conv_net, ok, record
 url, name, go = sys.argv[2], sys.argv[3], Path(sys.argv[4])
 while not go.exists():
     time.sleep(0.02)

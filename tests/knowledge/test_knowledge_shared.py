@@ -1,7 +1,7 @@
 """Campaigns learn from each other through one shared memory folder."""
 
 from archlab.knowledge import open_memory
-from conftest import conv_net, mlp, ok, record, write_campaign
+from memory_builders import conv_net, mlp, ok, record, write_campaign
 
 
 def test_second_campaign_retrieves_the_first_campaigns_experiments(tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from archlab.knowledge import KnowledgeError, arch_family, arch_summary, edit_summary, structural_vector
-from conftest import conv_net, mlp
+from memory_builders import conv_net, mlp
 
 
 def test_summary_is_one_readable_line():

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from archlab.knowledge import Memory
 from archlab.knowledge.write_behind import WriteBehindMemory
-from conftest import conv_net, failed, ok, record
+from memory_builders import conv_net, failed, ok, record
 
 ARCHS = [conv_net(8, 3), conv_net(16, 5), conv_net(32, 3)]
 RESULTS = [ok(0.7), ok(0.75), failed("crashed"), failed("compile"), ok(0.6, fidelity=0.25)]
