@@ -98,7 +98,7 @@ class WriteBehindMemory:
     def flush(self) -> None:
         if not self._pending:
             return
-        pending = list({record.key: record for record in self._pending}.values())  # last one wins, as in add_many
+        pending = list({record.key: record for record in self._pending}.values())  # last one wins, as Memory.add_many does
         self._pending = []
         if self.own is None:
             self.memory.add_many(pending)
@@ -228,7 +228,7 @@ class OwnExperiments:
 
     def rows(self, keys: list[str]) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
         """The stored rows of `keys` (metadata, document embedding, structural vector), as
-        `Memory.add_rows` takes them: the float32 values Chroma stores, exactly."""
+        `Memory.add_rows` takes them: the float32 values `Memory.add_many` would hand Chroma."""
         at = [self._index[key] for key in keys]
         return ([self._metas[i] for i in at], self._texts[at].astype(np.float32),
                 self._shapes[at].astype(np.float32))
