@@ -21,7 +21,9 @@ a fifth of MNIST-1D's 1500: the documented cheaper recipe that lets 40+ campaign
 other, lightweight (decisions as in a full run), hashing embedder, one worker (no lag, so
 each proposal sees every earlier result).
 
-Prints a table (median, min-max over seeds) and ends with one JSON line per budget,
+Prints a table (median, min-max over seeds), the seed-by-seed comparisons the claims rest on
+(agentic - evolution, evolution - random, agentic - agentic_random_coder: seeds ahead, mean
+difference and its standard error), and ends with one JSON line per budget,
 `{"evals": 30, "random": ..., "evolution": ..., "agentic": ..., "agentic_random_coder": ...}`
 (median best test accuracy, fractions), then one line for the image task,
 `{"task": "image2d", "evals": 30, "logreg": ..., "random": ..., ...}`.
@@ -192,6 +194,28 @@ def table(rows: list[dict[str, Any]], names: list[str]) -> dict[str, float | Non
     return medians
 
 
+# The comparisons the README's claims rest on: each row against the one below it in the claim.
+PAIRS = (("agentic", "evolution"), ("evolution", "random"), ("agentic", "agentic_random_coder"))
+
+
+def paired(rows: list[dict[str, Any]]) -> list[str]:
+    """Seed-by-seed differences of test accuracy for PAIRS: how many seeds the first is ahead on,
+    and the mean difference with its standard error. Every config runs on the same seeds, so the
+    pairs carry the comparison; medians of a few seeds with wide spreads do not."""
+    tests = {(r["config"], r["seed"]): r["test"] for r in rows}
+    lines = []
+    for first, second in PAIRS:
+        diffs = [tests[first, seed] - tests[second, seed] for (name, seed) in tests
+                 if name == first and tests.get((second, seed)) is not None and tests[first, seed] is not None]
+        if not diffs:
+            continue
+        error = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else float("nan")
+        lines.append(f"  {first} - {second}: ahead on {sum(d > 0 for d in diffs)}/{len(diffs)} seeds "
+                     f"(behind on {sum(d < 0 for d in diffs)}), mean {100 * statistics.fmean(diffs):+.1f} points "
+                     f"(standard error {100 * error:.1f})")
+    return lines
+
+
 def main() -> None:
     args = parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="bench-campaign-"))
@@ -217,6 +241,7 @@ def main() -> None:
                 for seed in args.seeds for name, strategy, coder in configs]
         print(f"## MNIST-1D, {evals} evaluations: best test accuracy of the pick by validation", flush=True)
         lines.append({"evals": evals, **table(rows, [c[0] for c in configs])})
+        print("\n".join(paired(rows)), flush=True)
     if args.image_evals:
         lines.append(image_line)
     for line in lines:
