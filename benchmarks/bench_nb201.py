@@ -72,6 +72,7 @@ SETTINGS = CampaignSettings(workers=1, lightweight=True, write_report=False, emb
 # uniform draw (`coder: random`): no prompt, model or evidence, so its time against agentic's says
 # what the model exchange costs per campaign (its picks differ: the draws are not the mock's).
 VARIANTS: dict[str, tuple[str, dict[str, object]]] = {"agentic_random_coder": ("agentic", {"coder": "random"})}
+CHOICES = STRATEGIES + tuple(VARIANTS)
 
 
 @dataclass
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=100, help="how many seeds (campaigns per strategy)")
     parser.add_argument("--budget", type=int, default=max(BUDGETS), help="queries per campaign")
     parser.add_argument("--strategies", default=",".join(STRATEGIES),
-                        help=f"comma-separated, among {', '.join(STRATEGIES + tuple(VARIANTS))}")
+                        help=f"comma-separated, among {', '.join(CHOICES)}")
     parser.add_argument("--png", type=Path, default=None,
                         help="where to draw the plot (default: a file in the temp folder; the shipped "
                              "benchmarks/nb201_anytime.png only when given here)")
@@ -230,9 +231,9 @@ def main(argv: list[str] | None = None) -> None:
     summary: dict[str, dict[str, float]] = {}
     curves: dict[str, list[list[float]]] = {}
     strategies = args.strategies.split(",")
-    unknown = [s for s in strategies if s not in STRATEGIES and s not in VARIANTS]
+    unknown = [s for s in strategies if s not in CHOICES]
     if unknown:
-        parser.error(f"unknown strategy {unknown[0]!r}; choose among {', '.join(STRATEGIES + tuple(VARIANTS))}")
+        parser.error(f"unknown strategy {unknown[0]!r}; choose among {', '.join(CHOICES)}")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     all_runs = run_many(strategies, seeds, args.table, args.budget, args.jobs)
     rates = {strategy: proposals_per_s(runs) for strategy, runs in all_runs.items()}

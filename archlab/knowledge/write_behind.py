@@ -98,12 +98,12 @@ class WriteBehindMemory:
     def flush(self) -> None:
         if not self._pending:
             return
-        pending = list({record.key: record for record in self._pending}.values())  # last one wins, as Memory.add_many does
-        self._pending = []
+        pending, self._pending = self._pending, []
         if self.own is None:
             self.memory.add_many(pending)
-        else:  # the own index made each record's rows as it came: written as they are
-            self.memory.add_rows(pending, *self.own.rows([record.key for record in pending]))
+        else:  # the own index made each record's rows as it came: written as they are (last one wins)
+            latest = list({record.key: record for record in pending}.values())
+            self.memory.add_rows(latest, *self.own.rows([record.key for record in latest]))
 
     def lookup(self, arch_hash: str, fidelity: float, task: str | None = None) -> Result | None:
         """`Memory.lookup` over the index and the pending records together (from the in-process
